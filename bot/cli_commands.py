@@ -1,0 +1,134 @@
+"""Handlers behind the `paperbot` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable
+
+from bot.cli import fail, print_json, resolve_db
+from bot.domain.models import Paper
+from bot.services.ingest import IngestReport, ingest_paths
+from bot.services.search import search
+from bot.store.db import Database
+from bot.store.papers import counts, resolve_paper
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn only for a terminal and for large jobs."""
+
+    def __init__(self, label: str, *, minimum: int = 200) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self.minimum = minimum
+        self._last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < self.minimum:
+            return
+        percent = done * 100 // total
+        if percent == self._last and done != total:
+            return
+        self._last = percent
+        filled = percent * 30 // 100
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def report_json(report: IngestReport) -> dict[str, object]:
+    return {
+        "files": report.files,
+        "files_unchanged": report.files_unchanged,
+        "files_failed": report.files_failed,
+        "papers_new": report.papers_new,
+        "papers_updated": report.papers_updated,
+        "papers_unchanged": report.papers_unchanged,
+        "entries": report.entries,
+        "warnings": [str(w) for w in report.warnings],
+        "errors": [str(e) for e in report.errors],
+    }
+
+
+async def cmd_ingest(args: argparse.Namespace) -> int:
+    async with await Database.open(resolve_db(args)) as db:
+        report = await ingest_paths(db, args.paths, progress=ProgressBar("ingest"))
+    for issue in report.errors:
+        print(str(issue), file=sys.stderr)
+    if args.json:
+        print_json(report_json(report))
+    else:
+        for issue in report.warnings[:20]:
+            print(str(issue))
+        if len(report.warnings) > 20:
+            print(f"… and {len(report.warnings) - 20} more warnings (use --json to see all)")
+        print(report.summary())
+    return 0 if report.ok else 1
+
+
+async def cmd_search(args: argparse.Namespace) -> int:
+    async with await Database.open(resolve_db(args)) as db:
+        hits = await search(
+            db, args.query, tag=args.tag, since=args.since, until=args.until, limit=args.limit
+        )
+    if args.json:
+        print_json([hit.model_dump(mode="json") for hit in hits])
+        return 0
+    if not hits:
+        print("No papers match. Try fewer or different words, or `paperbot stats` to check the database.")
+    for n, hit in enumerate(hits, start=1):
+        ref = f"arXiv:{hit.arxiv_id}" if hit.arxiv_id else f"#{hit.id}"
+        tags = " ".join(f"#{t}" for t in hit.tags)
+        print(f"{n:>2}. {hit.title}  ({ref}, score {hit.score:.2f}) {tags}")
+        if hit.snippet:
+            print(f"    {hit.snippet}")
+    return 0
+
+
+def render_paper_text(paper: Paper) -> str:
+    lines = [paper.title]
+    if paper.authors:
+        lines.append(", ".join(paper.authors))
+    if paper.link:
+        lines.append(paper.link)
+    if paper.tags:
+        lines.append(" ".join(f"#{t}" for t in paper.tags))
+    for note in paper.commentary:
+        lines += ["", f"— {note.author} ({note.updated_at:%Y-%m-%d})", note.body]
+        if note.body_en:
+            lines += ["", note.body_en]
+    if paper.abstract:
+        lines += ["", "Abstract:", paper.abstract]
+    return "\n".join(lines)
+
+
+async def cmd_show(args: argparse.Namespace) -> int:
+    async with await Database.open(resolve_db(args)) as db:
+        paper = await resolve_paper(db, args.paper)
+    if paper is None:
+        return fail(f"no paper {args.paper!r}; search for it with `paperbot search`")
+    if args.json:
+        print_json(paper.model_dump(mode="json") | {"link": paper.link})
+    else:
+        print(render_paper_text(paper))
+    return 0
+
+
+async def cmd_stats(args: argparse.Namespace) -> int:
+    async with await Database.open(resolve_db(args)) as db:
+        numbers = await counts(db)
+    if args.json:
+        print_json(numbers)
+    else:
+        for key, value in numbers.items():
+            print(f"{key:>24}: {value}")
+    return 0
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+    "ingest": cmd_ingest,
+    "search": cmd_search,
+    "show": cmd_show,
+    "stats": cmd_stats,
+}

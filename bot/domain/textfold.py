@@ -1,0 +1,64 @@
+"""Text folding for full-text search: Hangul runs become overlapping character bigrams.
+
+SQLite's unicode61 tokenizer keeps Korean particles attached (``데이터로`` never matches
+``데이터``) and the trigram tokenizer misses two-syllable words. Indexing Hangul as bigrams
+fixes both: ``데이터로`` is indexed as ``데이 이터 터로`` and the query ``데이터`` becomes
+``데이 이터``. Latin text passes through unchanged for unicode61 to tokenise.
+"""
+
+from __future__ import annotations
+
+import re
+
+_HANGUL = "\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f"
+_HANGUL_RUN = re.compile(f"[{_HANGUL}]+")
+_WORD = re.compile(rf"[{_HANGUL}]+|[^\W_]+", re.UNICODE)
+
+# Words too common in questions to help ranking (English and Korean question words).
+_STOPWORDS_TEXT = """
+a an and are as at be by can do does did for from how i in is it its me of on or that the their
+there these this to was what when where which who why will with about into than then paper papers
+model models using use used uses based via vs our we you your 무엇 무엇인가 무엇인가요 어떤 어떻게 어디 언제 누가 왜 있나요 있는
+논문 관련 대해 대한 알려줘 설명
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+def _bigrams(run: str) -> str:
+    if len(run) == 1:
+        return run
+    return " ".join(run[i : i + 2] for i in range(len(run) - 1))
+
+
+def fold(text: str | None) -> str:
+    """Text as it is indexed: Hangul runs as bigrams, separated from adjacent Latin text."""
+    if not text:
+        return ""
+    return _HANGUL_RUN.sub(lambda m: f" {_bigrams(m.group(0))} ", text)
+
+
+def query_terms(text: str) -> list[str]:
+    """Index terms of a free-text query, deduplicated, stop words dropped (unless that leaves none)."""
+    words = [w.casefold() for w in _WORD.findall(text)]
+    kept = [w for w in words if w not in STOPWORDS] or words
+    terms: list[str] = []
+    seen: set[str] = set()
+    for word in kept:
+        parts = _bigrams(word).split() if _HANGUL_RUN.fullmatch(word) else [word]
+        for part in parts:
+            if part not in seen:
+                seen.add(part)
+                terms.append(part)
+    return terms
+
+
+def match_expression(text: str, *, max_terms: int = 24) -> str | None:
+    """A safe FTS5 MATCH expression (OR of quoted terms) for user text, or None when nothing is searchable.
+
+    Every term is wrapped in double quotes with embedded quotes doubled, so operators such as
+    ``NEAR``, ``-``, ``*``, ``:`` or unbalanced parentheses in user text are searched as words.
+    """
+    terms = query_terms(text)[:max_terms]
+    if not terms:
+        return None
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)

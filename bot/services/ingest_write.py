@@ -1,0 +1,286 @@
+"""Write parsed files to the store in one transaction: resolve identities, merge, upsert in bulk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from bot.domain.arxiv import normalise_title
+from bot.domain.models import Entry, ParsedFile
+from bot.domain.tags import tag_key
+from bot.store.db import Database, in_chunks
+
+CURATOR = "curator"
+
+
+@dataclass
+class Draft:
+    """A paper being merged from the database row and this batch's entries."""
+
+    id: int | None
+    arxiv_id: str | None
+    title: str
+    title_key: str
+    authors: list[str]
+    url: str | None
+    abstract: str
+    links: list[str]
+    first_seen: str | None
+    last_seen: str | None
+    tag_keys: set[str] = field(default_factory=set)
+    original: tuple[object, ...] = ()
+
+    def columns(self) -> tuple[object, ...]:
+        return (
+            self.arxiv_id,
+            self.title,
+            self.title_key,
+            json.dumps(self.authors, ensure_ascii=False),
+            self.url,
+            self.abstract,
+            json.dumps(self.links, ensure_ascii=False),
+            self.first_seen,
+        )
+
+    def merge(self, entry: Entry, day: str | None) -> None:
+        newer = self.last_seen is None or day is None or day >= self.last_seen
+        if entry.arxiv_id and not self.arxiv_id:
+            self.arxiv_id = entry.arxiv_id
+        for name in ("title", "abstract", "url"):
+            value = getattr(entry, name)
+            if value and (newer or not getattr(self, name)):
+                setattr(self, name, value)
+        if entry.authors and (newer or not self.authors):
+            self.authors = list(entry.authors)
+        self.title_key = normalise_title(self.title)
+        self.links = self.links + [link for link in entry.links if link not in self.links]
+        if day is not None:
+            self.first_seen = min(filter(None, (self.first_seen, day)))
+            self.last_seen = max(filter(None, (self.last_seen, day)))
+
+
+@dataclass
+class WriteResult:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    entries: int = 0
+    paper_ids: set[int] = field(default_factory=set)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _day(entry: Entry, parsed: ParsedFile) -> str | None:
+    day = entry.note_date or parsed.digest_date
+    return day.isoformat() if day else None
+
+
+def _draft_from_row(row: sqlite3.Row) -> Draft:
+    draft = Draft(
+        id=row["id"],
+        arxiv_id=row["arxiv_id"],
+        title=row["title"],
+        title_key=row["title_key"],
+        authors=json.loads(row["authors"]),
+        url=row["url"],
+        abstract=row["abstract"],
+        links=json.loads(row["links"]),
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+    )
+    draft.original = draft.columns()
+    return draft
+
+
+async def _select_in(conn: aiosqlite.Connection, sql: str, values: list[object]) -> list[sqlite3.Row]:
+    rows: list[sqlite3.Row] = []
+    for chunk in in_chunks(values):
+        marks = ",".join("?" * len(chunk))
+        rows.extend(await conn.execute_fetchall(sql.format(marks=marks), chunk))  # type: ignore[arg-type]
+    return rows
+
+
+async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -> WriteResult:
+    """Store a batch of cleanly parsed files (with their source keys and hashes) in one transaction."""
+    items = [(parsed, key, e) for parsed, key, _ in batch for e in parsed.entries]
+    items.sort(key=lambda item: _day(item[2], item[0]) or "")
+    arxiv_ids = sorted({e.arxiv_id for _, _, e in items if e.arxiv_id})
+    title_keys = sorted({normalise_title(e.title) for _, _, e in items})
+    now = _now()
+    result = WriteResult()
+    async with db.transaction() as conn:
+        by_arxiv: dict[str, Draft] = {}
+        by_title: dict[str, Draft] = {}
+        existing = await _select_in(conn, "SELECT * FROM papers WHERE arxiv_id IN ({marks})", list(arxiv_ids))
+        existing += await _select_in(
+            conn, "SELECT * FROM papers WHERE title_key IN ({marks})", list(title_keys)
+        )
+        for row in existing:
+            draft = by_arxiv.get(row["arxiv_id"]) if row["arxiv_id"] else None
+            draft = draft or _draft_from_row(row)
+            if draft.arxiv_id:
+                by_arxiv[draft.arxiv_id] = draft
+            by_title.setdefault(draft.title_key, draft)
+        known_ids = [d.id for d in {id(d): d for d in (*by_arxiv.values(), *by_title.values())}.values()]
+        tag_rows = await _select_in(
+            conn,
+            "SELECT pt.paper_id, t.key FROM paper_tags pt JOIN tags t ON t.id = pt.tag_id "
+            "WHERE pt.paper_id IN ({marks})",
+            list(known_ids),
+        )
+        stored_tags: dict[int, set[str]] = {}
+        for row in tag_rows:
+            stored_tags.setdefault(row["paper_id"], set()).add(row["key"])
+        for draft in (*by_arxiv.values(), *by_title.values()):
+            if draft.id is not None:
+                draft.tag_keys = set(stored_tags.get(draft.id, set()))
+
+        resolved: list[tuple[ParsedFile, str, Entry, Draft]] = []
+        for parsed, key, entry in items:
+            tkey = normalise_title(entry.title)
+            draft = by_arxiv.get(entry.arxiv_id) if entry.arxiv_id else None
+            if draft is None:
+                candidate = by_title.get(tkey)
+                if candidate is not None and (not entry.arxiv_id or not candidate.arxiv_id):
+                    draft = candidate
+            if draft is None:
+                draft = Draft(None, entry.arxiv_id, entry.title, tkey, [], None, "", [], None, None)
+            draft.merge(entry, _day(entry, parsed))
+            if draft.arxiv_id:
+                by_arxiv[draft.arxiv_id] = draft
+            by_title.setdefault(tkey, draft)
+            by_title.setdefault(draft.title_key, draft)
+            resolved.append((parsed, key, entry, draft))
+
+        drafts = list({id(d): d for _, _, _, d in resolved}.values())
+        next_id = int((await (await conn.execute("SELECT coalesce(max(id), 0) FROM papers")).fetchone())[0])
+        before_tags = {id(d): set(d.tag_keys) for d in drafts}
+        for _, _, entry, draft in resolved:
+            draft.tag_keys.update(k for k in (tag_key(t) for t in entry.tags) if k)
+        inserts, updates = [], []
+        for draft in drafts:
+            if draft.id is None:
+                next_id += 1
+                draft.id = next_id
+                inserts.append((draft.id, *draft.columns(), draft.last_seen, now, now))
+                result.new += 1
+            elif draft.columns() != draft.original:
+                updates.append((*draft.columns(), draft.last_seen, now, draft.id))
+        await conn.executemany(
+            "INSERT INTO papers (id, arxiv_id, title, title_key, authors, url, abstract, links, first_seen,"
+            " last_seen, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            inserts,
+        )
+        await conn.executemany(
+            "UPDATE papers SET arxiv_id=?, title=?, title_key=?, authors=?, url=?, abstract=?, links=?,"
+            " first_seen=?, last_seen=?, updated_at=? WHERE id=?",
+            updates,
+        )
+        changed: set[int] = {int(row[-1]) for row in updates}
+        changed |= await _write_tags(conn, drafts, before_tags)
+        changed |= await _write_commentary(conn, resolved, now)
+        result.entries = await _write_entries_and_sources(conn, batch, resolved, now)
+    for draft in drafts:
+        assert draft.id is not None
+        result.paper_ids.add(draft.id)
+        if draft.original and draft.id in changed:
+            result.updated += 1
+        elif draft.original:
+            result.unchanged += 1
+    return result
+
+
+async def _write_tags(
+    conn: aiosqlite.Connection, drafts: list[Draft], before: dict[int, set[str]]
+) -> set[int]:
+    wanted = sorted({k for d in drafts for k in d.tag_keys})
+    rows = await _select_in(conn, "SELECT id, key FROM tags WHERE key IN ({marks})", list(wanted))
+    tag_ids = {r["key"]: r["id"] for r in rows}
+    missing = [k for k in wanted if k not in tag_ids]
+    if missing:
+        start = int((await (await conn.execute("SELECT coalesce(max(id), 0) FROM tags")).fetchone())[0])
+        new_rows = [(start + i, k, k) for i, k in enumerate(missing, start=1)]
+        await conn.executemany("INSERT INTO tags (id, key, display) VALUES (?,?,?)", new_rows)
+        tag_ids.update({k: i for i, k, _ in new_rows})
+    links, changed = [], set()
+    for draft in drafts:
+        added = draft.tag_keys - before[id(draft)]
+        if added and draft.id is not None:
+            changed.add(draft.id)
+            links.extend((draft.id, tag_ids[k]) for k in sorted(added))
+    await conn.executemany("INSERT OR IGNORE INTO paper_tags (paper_id, tag_id) VALUES (?,?)", links)
+    return changed
+
+
+async def _write_commentary(
+    conn: aiosqlite.Connection, resolved: list[tuple[ParsedFile, str, Entry, Draft]], now: str
+) -> set[int]:
+    paper_ids = sorted({d.id for *_, d in resolved if d.id is not None})
+    rows = await _select_in(
+        conn,
+        "SELECT id, paper_id, origin, body, body_en FROM commentary WHERE paper_id IN ({marks})",
+        list(paper_ids),
+    )
+    by_origin = {(r["paper_id"], r["origin"]): r for r in rows}
+    bodies = {(r["paper_id"], r["body"].strip()) for r in rows}
+    inserts, updates, revisions, changed = [], [], [], set()
+    for _, key, entry, draft in resolved:
+        body, body_en = entry.commentary.strip(), entry.commentary_en.strip()
+        if not body and not body_en:
+            continue
+        old = by_origin.get((draft.id, key))
+        if old is not None:
+            if (old["body"], old["body_en"]) != (body, body_en):
+                revisions.append((old["id"], old["body"], old["body_en"], CURATOR, now))
+                updates.append((body, body_en, now, old["id"]))
+                changed.add(draft.id)
+        elif (draft.id, body) not in bodies:
+            inserts.append((draft.id, body, body_en, CURATOR, key, now, now))
+            bodies.add((draft.id, body))
+            changed.add(draft.id)
+    await conn.executemany(
+        "INSERT INTO commentary_revisions (commentary_id, body, body_en, editor, edited_at) VALUES (?,?,?,?,?)",
+        revisions,
+    )
+    await conn.executemany("UPDATE commentary SET body=?, body_en=?, updated_at=? WHERE id=?", updates)
+    await conn.executemany(
+        "INSERT OR IGNORE INTO commentary (paper_id, body, body_en, author, origin, created_at, updated_at)"
+        " VALUES (?,?,?,?,?,?,?)",
+        inserts,
+    )
+    return {c for c in changed if c is not None}
+
+
+async def _write_entries_and_sources(
+    conn: aiosqlite.Connection,
+    batch: list[tuple[ParsedFile, str, str]],
+    resolved: list[tuple[ParsedFile, str, Entry, Draft]],
+    now: str,
+) -> int:
+    await conn.executemany(
+        "INSERT INTO sources (key, kind, sha256, entries, ingested_at) VALUES (?,?,?,?,?) "
+        "ON CONFLICT(key) DO UPDATE SET kind=excluded.kind, sha256=excluded.sha256, "
+        "entries=excluded.entries, ingested_at=excluded.ingested_at",
+        [(key, parsed.kind, digest, len(parsed.entries), now) for parsed, key, digest in batch],
+    )
+    rows = await _select_in(
+        conn, "SELECT id, key FROM sources WHERE key IN ({marks})", [k for _, k, _ in batch]
+    )
+    source_ids = {r["key"]: r["id"] for r in rows}
+    entry_rows = []
+    for parsed, key, entry, draft in resolved:
+        day = _day(entry, parsed)
+        if day is not None:
+            position = next(i for i, e in enumerate(parsed.entries) if e is entry)
+            entry_rows.append((draft.id, day, source_ids[key], position, entry.line))
+    await conn.executemany(
+        "INSERT OR IGNORE INTO entries (paper_id, digest_date, source_id, position, line) VALUES (?,?,?,?,?)",
+        entry_rows,
+    )
+    return len(resolved)

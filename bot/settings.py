@@ -1,0 +1,122 @@
+"""Settings from the environment and `.env`, built on demand (never at import time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB = Path("data/paperbot.db")
+
+
+class Settings(BaseSettings):
+    """Every setting paperbot reads. Names are a contract: see ARCHITECTURE.md."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias="DISCORD_TOKEN", description="Bot token from the Developer Portal."
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="OPENAI_API_KEY",
+        description="API key for the OpenAI-compatible endpoint (any value for local servers).",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias="OPENAI_BASE_URL",
+        description="OpenAI-compatible base URL, e.g. http://localhost:11434/v1 for Ollama.",
+    )
+    llm_model: str | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_LLM_MODEL",
+        description="Chat model name; unset means answers are extractive.",
+    )
+    llm_timeout: float = Field(
+        default=60.0,
+        validation_alias="PAPERBOT_LLM_TIMEOUT",
+        description="Seconds before an LLM call is cut off.",
+    )
+    embeddings: Literal["offline", "openai", "none"] = Field(
+        default="offline",
+        validation_alias="PAPERBOT_EMBEDDINGS",
+        description="Embedding backend: offline (bundled model), openai (the endpoint above) or none.",
+    )
+    embeddings_model: str = Field(
+        default="text-embedding-3-small",
+        validation_alias="PAPERBOT_EMBEDDINGS_MODEL",
+        description="Embedding model name when PAPERBOT_EMBEDDINGS=openai.",
+    )
+    db: Path = Field(default=DEFAULT_DB, validation_alias="PAPERBOT_DB", description="SQLite database path.")
+    timezone: str = Field(
+        default="UTC", validation_alias="PAPERBOT_TIMEZONE", description="IANA time zone for digests."
+    )
+    digest_time: dt.time = Field(
+        default=dt.time(9, 0),
+        validation_alias="PAPERBOT_DIGEST_TIME",
+        description="Local time (HH:MM) the daily digest is posted.",
+    )
+    dev_guild_id: int | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_DEV_GUILD_ID",
+        description="Guild to sync commands to on start-up (development).",
+    )
+    moderator_role: str | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_MODERATOR_ROLE",
+        description="Name or id of a role whose members may use moderator commands.",
+    )
+    log_channel_id: int | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_LOG_CHANNEL_ID",
+        description="Channel for moderator reports (failed imports, forbidden channels).",
+    )
+    inbox_dir: Path | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_INBOX_DIR",
+        description="Folder watched for digest .txt files and notes to ingest.",
+    )
+    vault_dir: Path | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_VAULT_DIR",
+        description="Markdown vault whose YYMMDD-dated notes become that day's digest.",
+    )
+    discord_api_base: str | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_DISCORD_API_BASE",
+        description="REST base for tests and Discord-compatible servers, e.g. http://127.0.0.1:PORT/api/v10.",
+    )
+    discord_gateway_url: str | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_DISCORD_GATEWAY_URL",
+        description="Gateway URL for tests and Discord-compatible servers, e.g. ws://127.0.0.1:PORT/gateway.",
+    )
+    log_json: bool = Field(
+        default=False, validation_alias="PAPERBOT_LOG_JSON", description="Write logs as JSON lines."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Seoul") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_model and (self.openai_base_url or self.openai_api_key))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, `.env` and explicit overrides."""
+    return Settings(**overrides)  # type: ignore[arg-type]

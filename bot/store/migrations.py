@@ -1,0 +1,133 @@
+"""Numbered schema migrations; the applied number is the database's ``PRAGMA user_version``.
+
+Never edit a migration that has shipped: append a new one.
+"""
+
+from __future__ import annotations
+
+_CORE = """
+CREATE TABLE papers (
+    id          INTEGER PRIMARY KEY,
+    arxiv_id    TEXT UNIQUE,
+    title       TEXT NOT NULL,
+    title_key   TEXT NOT NULL,
+    authors     TEXT NOT NULL DEFAULT '[]',      -- JSON list
+    url         TEXT,
+    abstract    TEXT NOT NULL DEFAULT '',
+    links       TEXT NOT NULL DEFAULT '[]',      -- JSON list
+    first_seen  TEXT,                            -- ISO date of the earliest note
+    last_seen   TEXT,                            -- ISO date of the latest note (its fields win)
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX papers_title_key ON papers(title_key);
+CREATE INDEX papers_first_seen ON papers(first_seen);
+
+CREATE TABLE sources (
+    id          INTEGER PRIMARY KEY,
+    key         TEXT NOT NULL UNIQUE,            -- resolved path, or upload:<name>
+    kind        TEXT NOT NULL,                   -- digest | note
+    sha256      TEXT NOT NULL,
+    entries     INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+
+CREATE TABLE commentary (
+    id          INTEGER PRIMARY KEY,
+    paper_id    INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    body        TEXT NOT NULL,
+    body_en     TEXT NOT NULL DEFAULT '',
+    author      TEXT NOT NULL,                   -- 'curator' for imported notes, else a member
+    author_id   INTEGER,                         -- Discord user id when written in Discord
+    origin      TEXT,                            -- source key for imported commentary
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    UNIQUE (paper_id, origin)
+);
+CREATE INDEX commentary_paper ON commentary(paper_id);
+
+CREATE TABLE commentary_revisions (
+    id            INTEGER PRIMARY KEY,
+    commentary_id INTEGER NOT NULL REFERENCES commentary(id) ON DELETE CASCADE,
+    body          TEXT NOT NULL,
+    body_en       TEXT NOT NULL,
+    editor        TEXT NOT NULL,
+    editor_id     INTEGER,
+    edited_at     TEXT NOT NULL
+);
+
+CREATE TABLE tags (
+    id       INTEGER PRIMARY KEY,
+    key      TEXT NOT NULL UNIQUE,
+    display  TEXT NOT NULL
+);
+
+CREATE TABLE paper_tags (
+    paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    tag_id   INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+    PRIMARY KEY (paper_id, tag_id)
+) WITHOUT ROWID;
+CREATE INDEX paper_tags_tag ON paper_tags(tag_id);
+
+-- A digest is a day's set of entries; an entry is one paper on one day.
+CREATE TABLE entries (
+    id          INTEGER PRIMARY KEY,
+    paper_id    INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    digest_date TEXT NOT NULL,
+    source_id   INTEGER REFERENCES sources(id) ON DELETE SET NULL,
+    position    INTEGER NOT NULL DEFAULT 0,
+    line        INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (digest_date, paper_id)
+);
+CREATE INDEX entries_paper ON entries(paper_id);
+
+CREATE VIRTUAL TABLE paper_fts USING fts5(
+    title, authors, abstract, commentary, tags,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
+    INSERT INTO paper_fts(rowid, title, authors, abstract, commentary, tags)
+    VALUES (new.id, pb_fold(new.title), new.authors, pb_fold(new.abstract), '', '');
+END;
+CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, authors, abstract ON papers
+WHEN old.title IS NOT new.title OR old.authors IS NOT new.authors OR old.abstract IS NOT new.abstract
+BEGIN
+    UPDATE paper_fts SET title = pb_fold(new.title), authors = new.authors,
+        abstract = pb_fold(new.abstract) WHERE rowid = new.id;
+END;
+CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
+    DELETE FROM paper_fts WHERE rowid = old.id;
+END;
+
+CREATE TRIGGER commentary_fts_insert AFTER INSERT ON commentary BEGIN
+    UPDATE paper_fts SET commentary = (
+        SELECT pb_fold(group_concat(body || ' ' || body_en, ' ')) FROM commentary WHERE paper_id = new.paper_id
+    ) WHERE rowid = new.paper_id;
+END;
+CREATE TRIGGER commentary_fts_update AFTER UPDATE OF body, body_en ON commentary BEGIN
+    UPDATE paper_fts SET commentary = (
+        SELECT pb_fold(group_concat(body || ' ' || body_en, ' ')) FROM commentary WHERE paper_id = new.paper_id
+    ) WHERE rowid = new.paper_id;
+END;
+CREATE TRIGGER commentary_fts_delete AFTER DELETE ON commentary BEGIN
+    UPDATE paper_fts SET commentary = coalesce((
+        SELECT pb_fold(group_concat(body || ' ' || body_en, ' ')) FROM commentary WHERE paper_id = old.paper_id
+    ), '') WHERE rowid = old.paper_id;
+END;
+
+CREATE TRIGGER paper_tags_fts_insert AFTER INSERT ON paper_tags BEGIN
+    UPDATE paper_fts SET tags = (
+        SELECT pb_fold(group_concat(t.display || ' ' || replace(t.key, '-', ' '), ' '))
+        FROM paper_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.paper_id = new.paper_id
+    ) WHERE rowid = new.paper_id;
+END;
+CREATE TRIGGER paper_tags_fts_delete AFTER DELETE ON paper_tags BEGIN
+    UPDATE paper_fts SET tags = coalesce((
+        SELECT pb_fold(group_concat(t.display || ' ' || replace(t.key, '-', ' '), ' '))
+        FROM paper_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.paper_id = old.paper_id
+    ), '') WHERE rowid = old.paper_id;
+END;
+"""
+
+MIGRATIONS: list[str] = [_CORE]
