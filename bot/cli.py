@@ -8,13 +8,13 @@ import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.settings import DEFAULT_DB
 
-Handler = Callable[[argparse.Namespace], Awaitable[int]]
+Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 def _date(value: str) -> dt.date:
@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=[db_default], help="counts of papers, commentary, tags, ...")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("run", help="start the bot (settings from the environment and .env)")
+    p.add_argument("--sync", action="store_true", help="sync application commands globally first")
     return parser
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Callable
 
-from bot.cli import fail, print_json, resolve_db
+from bot.cli import Handler, fail, print_json, resolve_db
 from bot.domain.models import Paper
 from bot.services.ingest import IngestReport, ingest_paths
 from bot.services.search import search
@@ -126,9 +125,20 @@ async def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-HANDLERS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+async def cmd_run(args: argparse.Namespace) -> int:
+    from bot.runner import run_bot
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    if getattr(args, "db", None):
+        settings.db = args.db
+    return await run_bot(settings, sync=args.sync)
+
+
+HANDLERS: dict[str, Handler] = {
     "ingest": cmd_ingest,
     "search": cmd_search,
     "show": cmd_show,
     "stats": cmd_stats,
+    "run": cmd_run,
 }

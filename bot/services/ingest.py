@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.domain.models import Entry, ParsedFile, ParseIssue
-from bot.domain.sources import iter_source_files, parse_path
+from bot.domain.sources import iter_source_files, parse_bytes
 from bot.services.ingest_write import write_parsed
 from bot.store.db import Database, in_chunks
 
@@ -55,7 +56,7 @@ class IngestReport:
 
 
 def source_key(path: Path) -> str:
-    return str(path.resolve())
+    return os.path.abspath(path)
 
 
 async def ingest_paths(
@@ -76,15 +77,18 @@ async def ingest_paths(
     for done, path in enumerate(files, start=1):
         key = source_key(path)
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            digest = ""  # parse_path reports the OS error with the path
+            data = path.read_bytes()
+        except OSError as exc:
+            reason = exc.strerror or exc.__class__.__name__
+            _collect(report, _failed(path, f"cannot read file: {reason}"))
+            continue
+        digest = hashlib.sha256(data).hexdigest()
         previous = known.get(key)
         if previous is not None and previous[0] == digest:
             report.files_unchanged += 1
             report.papers_unchanged += previous[1]
         else:
-            parsed = parse_path(path)
+            parsed = parse_bytes(data, str(path))
             _collect(report, parsed)
             if parsed.ok:
                 pending.append((parsed, key, digest))
@@ -98,17 +102,19 @@ async def ingest_paths(
     return report
 
 
-async def ingest_text(db: Database, text: str, name: str) -> IngestReport:
+async def ingest_upload(db: Database, data: bytes, name: str) -> IngestReport:
     """Ingest an uploaded digest or note (a moderator's attachment); stored only if it parses cleanly."""
-    from bot.domain.sources import parse_text
-
     report = IngestReport(files=1)
-    parsed = parse_text(text, name)
+    parsed = parse_bytes(data, name)
     _collect(report, parsed)
     if parsed.ok:
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(data).hexdigest()
         await _write_batch(db, [(parsed, f"upload:{name}", digest)], report)
     return report
+
+
+def _failed(path: Path, message: str) -> ParsedFile:
+    return ParsedFile(path=str(path), kind="unknown", issues=[ParseIssue(path=str(path), message=message)])
 
 
 def _collect(report: IngestReport, parsed: ParsedFile) -> None:

@@ -98,11 +98,17 @@ def _draft_from_row(row: sqlite3.Row) -> Draft:
     return draft
 
 
+async def _max_id(conn: aiosqlite.Connection, table: str) -> int:
+    async with conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}") as cur:  # noqa: S608
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 async def _select_in(conn: aiosqlite.Connection, sql: str, values: list[object]) -> list[sqlite3.Row]:
     rows: list[sqlite3.Row] = []
     for chunk in in_chunks(values):
         marks = ",".join("?" * len(chunk))
-        rows.extend(await conn.execute_fetchall(sql.format(marks=marks), chunk))  # type: ignore[arg-type]
+        rows.extend(await conn.execute_fetchall(sql.format(marks=marks), chunk))
     return rows
 
 
@@ -114,7 +120,7 @@ async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -
     title_keys = sorted({normalise_title(e.title) for _, _, e in items})
     now = _now()
     result = WriteResult()
-    async with db.transaction() as conn:
+    async with db.bulk_transaction() as (conn, touched):
         by_arxiv: dict[str, Draft] = {}
         by_title: dict[str, Draft] = {}
         existing = await _select_in(conn, "SELECT * FROM papers WHERE arxiv_id IN ({marks})", list(arxiv_ids))
@@ -159,7 +165,7 @@ async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -
             resolved.append((parsed, key, entry, draft))
 
         drafts = list({id(d): d for _, _, _, d in resolved}.values())
-        next_id = int((await (await conn.execute("SELECT coalesce(max(id), 0) FROM papers")).fetchone())[0])
+        next_id = await _max_id(conn, "papers")
         before_tags = {id(d): set(d.tag_keys) for d in drafts}
         for _, _, entry, draft in resolved:
             draft.tag_keys.update(k for k in (tag_key(t) for t in entry.tags) if k)
@@ -182,10 +188,12 @@ async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -
             " first_seen=?, last_seen=?, updated_at=? WHERE id=?",
             updates,
         )
-        changed: set[int] = {int(row[-1]) for row in updates}
-        changed |= await _write_tags(conn, drafts, before_tags)
+        changed: set[int] = {int(str(row[-1])) for row in updates}
+        displays = {tag_key(t): t for _, _, e, _ in resolved for t in e.tags}
+        changed |= await _write_tags(conn, drafts, before_tags, displays)
         changed |= await _write_commentary(conn, resolved, now)
         result.entries = await _write_entries_and_sources(conn, batch, resolved, now)
+        touched.update({int(str(row[0])) for row in inserts} | changed)
     for draft in drafts:
         assert draft.id is not None
         result.paper_ids.add(draft.id)
@@ -197,18 +205,19 @@ async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -
 
 
 async def _write_tags(
-    conn: aiosqlite.Connection, drafts: list[Draft], before: dict[int, set[str]]
+    conn: aiosqlite.Connection, drafts: list[Draft], before: dict[int, set[str]], displays: dict[str, str]
 ) -> set[int]:
     wanted = sorted({k for d in drafts for k in d.tag_keys})
     rows = await _select_in(conn, "SELECT id, key FROM tags WHERE key IN ({marks})", list(wanted))
     tag_ids = {r["key"]: r["id"] for r in rows}
     missing = [k for k in wanted if k not in tag_ids]
     if missing:
-        start = int((await (await conn.execute("SELECT coalesce(max(id), 0) FROM tags")).fetchone())[0])
-        new_rows = [(start + i, k, k) for i, k in enumerate(missing, start=1)]
+        start = await _max_id(conn, "tags")
+        new_rows = [(start + i, k, displays.get(k, k)) for i, k in enumerate(missing, start=1)]
         await conn.executemany("INSERT INTO tags (id, key, display) VALUES (?,?,?)", new_rows)
         tag_ids.update({k: i for i, k, _ in new_rows})
-    links, changed = [], set()
+    links: list[tuple[int, int]] = []
+    changed: set[int] = set()
     for draft in drafts:
         added = draft.tag_keys - before[id(draft)]
         if added and draft.id is not None:
@@ -228,21 +237,34 @@ async def _write_commentary(
         list(paper_ids),
     )
     by_origin = {(r["paper_id"], r["origin"]): r for r in rows}
-    bodies = {(r["paper_id"], r["body"].strip()) for r in rows}
+    # The same words from another note (a digest repeating a vault note) are one commentary.
+    by_body: dict[tuple[int, str], tuple[int, str]] = {
+        (r["paper_id"], r["body"].strip()): (r["id"], r["body_en"]) for r in rows
+    }
     inserts, updates, revisions, changed = [], [], [], set()
     for _, key, entry, draft in resolved:
+        assert draft.id is not None
         body, body_en = entry.commentary.strip(), entry.commentary_en.strip()
         if not body and not body_en:
             continue
         old = by_origin.get((draft.id, key))
+        same = by_body.get((draft.id, body))
         if old is not None:
             if (old["body"], old["body_en"]) != (body, body_en):
                 revisions.append((old["id"], old["body"], old["body_en"], CURATOR, now))
                 updates.append((body, body_en, now, old["id"]))
                 changed.add(draft.id)
-        elif (draft.id, body) not in bodies:
+        elif same is None:
             inserts.append((draft.id, body, body_en, CURATOR, key, now, now))
-            bodies.add((draft.id, body))
+            by_body[(draft.id, body)] = (-len(inserts), body_en)  # negative: index of a pending insert
+            changed.add(draft.id)
+        elif body_en and not same[1]:
+            ref = same[0]
+            if ref < 0:
+                inserts[-ref - 1] = (*inserts[-ref - 1][:2], body_en, *inserts[-ref - 1][3:])
+            else:
+                updates.append((body, body_en, now, ref))
+            by_body[(draft.id, body)] = (ref, body_en)
             changed.add(draft.id)
     await conn.executemany(
         "INSERT INTO commentary_revisions (commentary_id, body, body_en, editor, edited_at) VALUES (?,?,?,?,?)",
@@ -254,7 +276,7 @@ async def _write_commentary(
         " VALUES (?,?,?,?,?,?,?)",
         inserts,
     )
-    return {c for c in changed if c is not None}
+    return changed
 
 
 async def _write_entries_and_sources(

@@ -13,7 +13,7 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.textfold import fold
-from bot.store.migrations import MIGRATIONS
+from bot.store.migrations import MIGRATIONS, REBUILD_FTS
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ class Database:
         self.conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        self.fts_live = True
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -42,6 +43,7 @@ class Database:
         await conn.execute("PRAGMA busy_timeout=5000")
         await conn.create_function("pb_fold", 1, fold, deterministic=True)
         db = cls(conn, target)
+        await conn.create_function("pb_fts_live", 0, lambda: int(db.fts_live))
         if migrate:
             try:
                 await db.migrate()
@@ -99,9 +101,28 @@ class Database:
             else:
                 await self.conn.execute("COMMIT")
 
+    @asynccontextmanager
+    async def bulk_transaction(self) -> AsyncIterator[tuple[aiosqlite.Connection, set[int]]]:
+        """A transaction with FTS triggers paused; add touched paper ids to the yielded set.
+
+        Their search rows are rebuilt once, inside the same transaction, before it commits.
+        """
+        touched: set[int] = set()
+        async with self.transaction() as conn:
+            self.fts_live = False
+            try:
+                yield conn, touched
+                ids = sorted(touched)
+                for chunk in in_chunks(ids):
+                    marks = ",".join("?" * len(chunk))
+                    await conn.execute(f"DELETE FROM paper_fts WHERE rowid IN ({marks})", chunk)  # noqa: S608
+                    await conn.execute(REBUILD_FTS.format(ids=marks), chunk)
+            finally:
+                self.fts_live = True
+
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         rows = await self.conn.execute_fetchall(sql, params)
-        return list(rows)  # type: ignore[arg-type]
+        return list(rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         async with self.conn.execute(sql, params) as cur:

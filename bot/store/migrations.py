@@ -1,9 +1,25 @@
 """Numbered schema migrations; the applied number is the database's ``PRAGMA user_version``.
 
 Never edit a migration that has shipped: append a new one.
+
+The FTS triggers keep ``paper_fts`` in sync for every ordinary write. ``pb_fts_live()`` (a function the
+connection registers) lets a bulk ingest switch them off inside its transaction and rebuild each touched
+paper's row once, instead of re-tokenising it for every commentary and tag row.
 """
 
 from __future__ import annotations
+
+# One paper's search row, rebuilt from its tables; {ids} is a list of bound placeholders.
+REBUILD_FTS = """
+INSERT INTO paper_fts (rowid, title, authors, abstract, commentary, tags)
+SELECT p.id, pb_fold(p.title), p.authors, pb_fold(p.abstract),
+    coalesce((SELECT pb_fold(group_concat(c.body || ' ' || c.body_en, ' '))
+              FROM commentary c WHERE c.paper_id = p.id), ''),
+    coalesce((SELECT pb_fold(group_concat(t.display || ' ' || replace(t.key, '-', ' '), ' '))
+              FROM paper_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.paper_id = p.id), '')
+FROM papers p WHERE p.id IN ({ids})
+"""
+
 
 _CORE = """
 CREATE TABLE papers (
@@ -86,12 +102,13 @@ CREATE VIRTUAL TABLE paper_fts USING fts5(
     tokenize = 'unicode61 remove_diacritics 2'
 );
 
-CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
+CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers WHEN pb_fts_live() BEGIN
     INSERT INTO paper_fts(rowid, title, authors, abstract, commentary, tags)
     VALUES (new.id, pb_fold(new.title), new.authors, pb_fold(new.abstract), '', '');
 END;
 CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, authors, abstract ON papers
-WHEN old.title IS NOT new.title OR old.authors IS NOT new.authors OR old.abstract IS NOT new.abstract
+WHEN pb_fts_live() AND (old.title IS NOT new.title OR old.authors IS NOT new.authors
+    OR old.abstract IS NOT new.abstract)
 BEGIN
     UPDATE paper_fts SET title = pb_fold(new.title), authors = new.authors,
         abstract = pb_fold(new.abstract) WHERE rowid = new.id;
@@ -100,29 +117,29 @@ CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
     DELETE FROM paper_fts WHERE rowid = old.id;
 END;
 
-CREATE TRIGGER commentary_fts_insert AFTER INSERT ON commentary BEGIN
+CREATE TRIGGER commentary_fts_insert AFTER INSERT ON commentary WHEN pb_fts_live() BEGIN
     UPDATE paper_fts SET commentary = (
         SELECT pb_fold(group_concat(body || ' ' || body_en, ' ')) FROM commentary WHERE paper_id = new.paper_id
     ) WHERE rowid = new.paper_id;
 END;
-CREATE TRIGGER commentary_fts_update AFTER UPDATE OF body, body_en ON commentary BEGIN
+CREATE TRIGGER commentary_fts_update AFTER UPDATE OF body, body_en ON commentary WHEN pb_fts_live() BEGIN
     UPDATE paper_fts SET commentary = (
         SELECT pb_fold(group_concat(body || ' ' || body_en, ' ')) FROM commentary WHERE paper_id = new.paper_id
     ) WHERE rowid = new.paper_id;
 END;
-CREATE TRIGGER commentary_fts_delete AFTER DELETE ON commentary BEGIN
+CREATE TRIGGER commentary_fts_delete AFTER DELETE ON commentary WHEN pb_fts_live() BEGIN
     UPDATE paper_fts SET commentary = coalesce((
         SELECT pb_fold(group_concat(body || ' ' || body_en, ' ')) FROM commentary WHERE paper_id = old.paper_id
     ), '') WHERE rowid = old.paper_id;
 END;
 
-CREATE TRIGGER paper_tags_fts_insert AFTER INSERT ON paper_tags BEGIN
+CREATE TRIGGER paper_tags_fts_insert AFTER INSERT ON paper_tags WHEN pb_fts_live() BEGIN
     UPDATE paper_fts SET tags = (
         SELECT pb_fold(group_concat(t.display || ' ' || replace(t.key, '-', ' '), ' '))
         FROM paper_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.paper_id = new.paper_id
     ) WHERE rowid = new.paper_id;
 END;
-CREATE TRIGGER paper_tags_fts_delete AFTER DELETE ON paper_tags BEGIN
+CREATE TRIGGER paper_tags_fts_delete AFTER DELETE ON paper_tags WHEN pb_fts_live() BEGIN
     UPDATE paper_fts SET tags = coalesce((
         SELECT pb_fold(group_concat(t.display || ' ' || replace(t.key, '-', ' '), ' '))
         FROM paper_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.paper_id = old.paper_id
@@ -130,4 +147,99 @@ CREATE TRIGGER paper_tags_fts_delete AFTER DELETE ON paper_tags BEGIN
 END;
 """
 
-MIGRATIONS: list[str] = [_CORE]
+_COMMUNITY = """
+-- Per-guild choices: where unrouted entries go, which commentary language posts show.
+CREATE TABLE guild_settings (
+    guild_id            INTEGER PRIMARY KEY,
+    fallback_channel_id INTEGER,
+    language            TEXT NOT NULL DEFAULT 'both' CHECK (language IN ('original', 'english', 'both')),
+    threads             INTEGER NOT NULL DEFAULT 0,
+    updated_at          TEXT NOT NULL
+);
+
+CREATE TABLE routes (
+    guild_id   INTEGER NOT NULL,
+    tag_key    TEXT NOT NULL,
+    channel_id INTEGER NOT NULL,
+    created_by INTEGER,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (guild_id, tag_key, channel_id)
+) WITHOUT ROWID;
+
+-- Every message the bot posted (or will post) for a paper: the digest outbox and on-demand posts.
+CREATE TABLE posts (
+    id          INTEGER PRIMARY KEY,
+    paper_id    INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    guild_id    INTEGER NOT NULL,
+    channel_id  INTEGER NOT NULL,
+    digest_date TEXT,                                 -- NULL for on-demand posts
+    nonce       TEXT NOT NULL UNIQUE,
+    state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    message_id  INTEGER UNIQUE,
+    thread_id   INTEGER,
+    error       TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    sent_at     TEXT
+);
+CREATE UNIQUE INDEX posts_digest_once ON posts(channel_id, paper_id, digest_date) WHERE digest_date IS NOT NULL;
+CREATE INDEX posts_paper ON posts(paper_id);
+CREATE INDEX posts_pending ON posts(state, digest_date);
+
+CREATE TABLE reactions (
+    message_id INTEGER NOT NULL,
+    paper_id   INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    user_id    INTEGER NOT NULL,
+    emoji      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (message_id, user_id, emoji)
+) WITHOUT ROWID;
+CREATE INDEX reactions_paper ON reactions(paper_id, created_at);
+
+-- kind 'follow' subscribes a member to a tag; 'mute' keeps a tag out of their DMs.
+CREATE TABLE subscriptions (
+    user_id    INTEGER NOT NULL,
+    tag_key    TEXT NOT NULL,
+    kind       TEXT NOT NULL DEFAULT 'follow' CHECK (kind IN ('follow', 'mute')),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, tag_key)
+) WITHOUT ROWID;
+CREATE INDEX subscriptions_tag ON subscriptions(tag_key);
+
+CREATE TABLE member_prefs (
+    user_id    INTEGER PRIMARY KEY,
+    dms_paused INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE saved (
+    user_id    INTEGER NOT NULL,
+    paper_id   INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, paper_id)
+) WITHOUT ROWID;
+
+-- One row per guild and day: claimed before posting so overlapping runs never both post.
+CREATE TABLE digest_runs (
+    guild_id    INTEGER NOT NULL,
+    digest_date TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('planned', 'posting', 'posted')),
+    claimed_by  TEXT,
+    claimed_at  TEXT NOT NULL,
+    finished_at TEXT,
+    PRIMARY KEY (guild_id, digest_date)
+) WITHOUT ROWID;
+
+CREATE TABLE dm_deliveries (
+    user_id     INTEGER NOT NULL,
+    guild_id    INTEGER NOT NULL,
+    digest_date TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'refused', 'failed')),
+    message_id  INTEGER,
+    error       TEXT,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (user_id, guild_id, digest_date)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [_CORE, _COMMUNITY]

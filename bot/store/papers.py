@@ -128,3 +128,21 @@ async def counts(db: Database) -> dict[str, int]:
         await db.fetchval("SELECT count(*) FROM papers WHERE arxiv_id IS NULL")
     )
     return result
+
+
+async def suggest_papers(db: Database, text: str, *, limit: int = 25) -> list[tuple[int, str, str | None]]:
+    """(id, title, arxiv id) for autocomplete: arXiv id prefix, else title substring, newest first."""
+    text = text.strip()
+    if not text:
+        rows = await db.fetchall(
+            "SELECT id, title, arxiv_id FROM papers ORDER BY first_seen DESC, id DESC LIMIT ?", (limit,)
+        )
+    else:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = await db.fetchall(
+            "SELECT id, title, arxiv_id FROM papers WHERE arxiv_id LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\' "
+            "ORDER BY (arxiv_id LIKE ? ESCAPE '\\') DESC, (title LIKE ? ESCAPE '\\') DESC, first_seen DESC, id DESC "
+            "LIMIT ?",
+            (f"{escaped}%", f"%{escaped}%", f"{escaped}%", f"{escaped}%", limit),
+        )
+    return [(int(r["id"]), str(r["title"]), r["arxiv_id"]) for r in rows]

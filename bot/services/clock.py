@@ -1,0 +1,16 @@
+"""Time in one place, so tests can control it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso_now(clock: Clock = utc_now) -> str:
+    return clock().isoformat(timespec="seconds")

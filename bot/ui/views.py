@@ -1,0 +1,141 @@
+"""Buttons: persistent ones on paper posts (they survive restarts) and search pagination."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import discord
+
+from bot.services import members
+from bot.store.papers import get_paper
+from bot.ui.embeds import no_mentions
+from bot.ui.i18n import t
+
+if TYPE_CHECKING:
+    from bot.app import PaperBot
+
+Interaction: TypeAlias = "discord.Interaction[PaperBot]"
+
+
+class PaperButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"paperbot:(?P<action>ask|summarise|save):(?P<paper_id>\d+)",
+):
+    """A button whose custom_id carries its action and paper id, so it works on posts made before a restart."""
+
+    def __init__(
+        self,
+        action: str,
+        paper_id: int,
+        *,
+        label: str = "",
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(label=label or action, style=style, custom_id=f"paperbot:{action}:{paper_id}")
+        )
+        self.action = action
+        self.paper_id = paper_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PaperButton:
+        return cls(match["action"], int(match["paper_id"]))
+
+    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        if self.action == "save":
+            await _toggle_saved(interaction, self.paper_id)
+        else:
+            handler = interaction.client.services.extras.get(f"{self.action}_button")
+            await _answer_or_explain(interaction, self.paper_id, handler)
+
+
+async def _toggle_saved(interaction: Interaction, paper_id: int) -> None:
+    db = interaction.client.db
+    paper = await get_paper(db, paper_id)
+    if paper is None:
+        await interaction.response.send_message(
+            t("paper.not_found", interaction.locale, ref=str(paper_id)), ephemeral=True
+        )
+        return
+    now_saved = await members.toggle_saved(db, interaction.user.id, paper_id)
+    key = "saved.added" if now_saved else "saved.removed"
+    await interaction.response.send_message(
+        t(key, interaction.locale, title=paper.title), ephemeral=True, allowed_mentions=no_mentions()
+    )
+
+
+ButtonHandler = Callable[[Interaction, int], Awaitable[None]]
+
+
+async def _answer_or_explain(interaction: Interaction, paper_id: int, handler: ButtonHandler | None) -> None:
+    if handler is not None:
+        await handler(interaction, paper_id)
+        return
+    paper = await get_paper(interaction.client.db, paper_id)
+    link = (paper.link if paper else None) or "—"
+    await interaction.response.send_message(
+        t("answers.unavailable", interaction.locale, link=link),
+        ephemeral=True,
+        allowed_mentions=no_mentions(),
+    )
+
+
+def dynamic_items() -> tuple[type[discord.ui.DynamicItem[Any]], ...]:
+    return (PaperButton,)
+
+
+def paper_view(paper_id: int, locale: discord.Locale | str | None = None) -> discord.ui.View:
+    """The buttons under every paper post; persistent (no timeout)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        PaperButton("ask", paper_id, label=t("button.ask", locale), style=discord.ButtonStyle.primary)
+    )
+    view.add_item(PaperButton("summarise", paper_id, label=t("button.summarise", locale)))
+    view.add_item(PaperButton("save", paper_id, label=t("button.save", locale)))
+    return view
+
+
+PageRenderer = Callable[[int], Awaitable[discord.Embed]]
+
+
+class Paginator(discord.ui.View):
+    """Previous/Next buttons that only the member who ran the command may press."""
+
+    def __init__(self, owner_id: int, pages: int, render: PageRenderer, locale: discord.Locale) -> None:
+        super().__init__(timeout=600)
+        self.owner_id = owner_id
+        self.pages = pages
+        self.page = 1
+        self.render = render
+        self.locale = locale
+        self.previous.label = t("button.prev", locale)
+        self.next.label = t("button.next", locale)
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        self.previous.disabled = self.page <= 1
+        self.next.disabled = self.page >= self.pages
+
+    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(t("error.not_yours", interaction.locale), ephemeral=True)
+            return False
+        return True
+
+    async def _turn(self, interaction: Interaction, step: int) -> None:
+        self.page = min(max(1, self.page + step), self.pages)
+        self._sync_buttons()
+        embed = await self.render(self.page)
+        await interaction.response.edit_message(embed=embed, view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: Interaction, button: discord.ui.Button[Paginator]) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: Interaction, button: discord.ui.Button[Paginator]) -> None:
+        await self._turn(interaction, +1)

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.services.ingest import ingest_paths, ingest_upload
+from bot.store.db import Database
+from bot.store.papers import get_paper, resolve_paper
+from tests.notes import DIGEST, NOTE_4DIM, NOTE_NO_ARXIV, write
+
+
+async def _count(db: Database, table: str) -> int:
+    return int(await db.fetchval(f"SELECT count(*) FROM {table}"))
+
+
+async def test_vault_note_and_digest_are_one_paper(db: Database, tmp_path: Path) -> None:
+    write(tmp_path, "vault/2024/240711 Controlling Space and Time.md", NOTE_4DIM)
+    write(tmp_path, "vault/2024/240711 Controlling Space and Time 1.md", NOTE_4DIM)
+    write(tmp_path, "digests/2024-07-11.txt", DIGEST.replace("Controlling Space", "Controlling  space"))
+    report = await ingest_paths(db, [tmp_path])
+    assert report.ok, report.errors
+    assert report.papers_new == 2
+    assert await _count(db, "papers") == 2
+    paper = await resolve_paper(db, "2407.07860")
+    assert paper is not None
+    # the digest has no arXiv id: matched by normalised title to the vault's paper
+    assert paper.tags == ["diffusion", "neural-rendering", "video"]
+    assert len(paper.commentary) == 1, "identical commentary from the duplicate and the digest is kept once"
+    assert paper.commentary[0].body_en.startswith("It conditions on camera pose")
+    assert "Andrea Tagliasacchi" in paper.authors
+
+
+async def test_reingest_is_idempotent_and_skips_unchanged(db: Database, tmp_path: Path) -> None:
+    write(tmp_path, "n/240711 A.md", NOTE_4DIM)
+    write(tmp_path, "d.txt", DIGEST)
+    await ingest_paths(db, [tmp_path])
+    before = {t: await _count(db, t) for t in ("papers", "commentary", "paper_tags", "entries", "paper_fts")}
+    again = await ingest_paths(db, [tmp_path])
+    assert again.files_unchanged == 2
+    assert again.papers_new == again.papers_updated == 0
+    after = {t: await _count(db, t) for t in before}
+    assert after == before
+
+
+async def test_edited_note_updates_paper_and_keeps_revision(db: Database, tmp_path: Path) -> None:
+    note = write(tmp_path, "240711 A.md", NOTE_4DIM)
+    await ingest_paths(db, [note])
+    note.write_text(NOTE_4DIM.replace("같이 학습했군요.", "같이 학습했다고 합니다."), encoding="utf-8")
+    report = await ingest_paths(db, [note])
+    assert (report.papers_new, report.papers_updated) == (0, 1)
+    paper = await resolve_paper(db, "2407.07860")
+    assert paper is not None and paper.commentary[0].body.endswith("학습했다고 합니다.")
+    assert await _count(db, "commentary_revisions") == 1
+    assert await db.fetchval("SELECT count(*) FROM paper_fts WHERE paper_fts MATCH '\"합니\"'") == 1
+
+
+async def test_paper_without_arxiv_id_is_identified_by_title(db: Database, tmp_path: Path) -> None:
+    write(tmp_path, "a/240101 Scaling.md", NOTE_NO_ARXIV)
+    write(tmp_path, "b/240301 Scaling again.md", NOTE_NO_ARXIV.replace("*Scaling Notes", "*scaling notes"))
+    await ingest_paths(db, [tmp_path])
+    assert await _count(db, "papers") == 1
+    row = await db.fetchone("SELECT arxiv_id, first_seen, last_seen FROM papers")
+    assert row is not None and row["arxiv_id"] is None
+    assert (row["first_seen"], row["last_seen"]) == ("2024-01-01", "2024-03-01")
+
+
+async def test_bad_files_are_reported_and_store_nothing(db: Database, tmp_path: Path) -> None:
+    good = write(tmp_path, "240711 Good.md", NOTE_4DIM)
+    latin = tmp_path / "bad-latin1.txt"
+    latin.write_bytes("2024-07-11\nCaf\xe9 paper\n".encode("latin-1"))
+    binary = tmp_path / "240711 binary.md"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    empty = write(tmp_path, "240712 empty.md", "   \n")
+    broken = write(tmp_path, "broken.txt", "2024-07-11\nA title with no authors line\n#tag\n")
+    report = await ingest_paths(db, [good, latin, binary, empty, broken, tmp_path / "missing.md"])
+    assert not report.ok
+    assert report.files_failed == 5
+    by_path = {Path(e.path).name: e for e in report.errors}
+    assert by_path["bad-latin1.txt"].line == 2
+    assert "UTF-8" in by_path["bad-latin1.txt"].message
+    assert "binary" in by_path["240711 binary.md"].message
+    assert "empty" in by_path["240712 empty.md"].message
+    assert by_path["broken.txt"].line is not None
+    assert "missing.md" in by_path
+    assert await _count(db, "papers") == 1
+    assert await _count(db, "sources") == 1
+
+
+async def test_upload_rejected_when_any_entry_is_broken(db: Database) -> None:
+    broken = DIGEST + "Dangling title without authors\n#x\n"
+    report = await ingest_upload(db, broken.encode(), "2024-07-11.txt")
+    assert not report.ok and report.errors
+    assert await _count(db, "papers") == 0
+    report = await ingest_upload(db, DIGEST.encode(), "2024-07-11.txt")
+    assert report.ok and report.papers_new == 2
+    assert await _count(db, "entries") == 2
+
+
+async def test_failure_mid_write_leaves_no_half_file(db: Database, tmp_path: Path) -> None:
+    write(tmp_path, "d.txt", DIGEST)
+    # A trigger that fails on the second paper simulates the disk filling up mid-file.
+    await db.conn.execute(
+        "CREATE TEMP TRIGGER fail_second BEFORE INSERT ON entries WHEN new.position = 1 "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        await ingest_paths(db, [tmp_path])
+    for table in ("papers", "commentary", "paper_tags", "entries", "sources", "paper_fts"):
+        assert await _count(db, table) == 0, table
+    assert db.fts_live
+
+
+async def test_show_paper_round_trip(db: Database, tmp_path: Path) -> None:
+    write(tmp_path, "240711 A.md", NOTE_4DIM)
+    await ingest_paths(db, [tmp_path])
+    paper = await resolve_paper(db, "https://arxiv.org/abs/2407.07860v2")
+    assert paper is not None
+    same = await get_paper(db, paper.id)
+    assert same == paper
+    assert paper.link == "https://arxiv.org/abs/2407.07860"
