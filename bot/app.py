@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import discord
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord import app_commands
 from discord.ext import commands
 
@@ -25,6 +26,7 @@ EXTENSIONS = (
     "bot.cogs.papers",
     "bot.cogs.members",
     "bot.cogs.moderation",
+    "bot.cogs.digest",
     "bot.cogs.reactions",
     "bot.cogs.owner",
 )
@@ -37,6 +39,7 @@ class Services:
     settings: Settings
     db: Database
     clock: Clock = utc_now
+    scheduler: AsyncIOScheduler | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,6 +76,8 @@ class PaperBot(commands.Bot):
         self.add_dynamic_items(*dynamic_items())
         for name in EXTENSIONS:
             await self.load_extension(name)
+        if self.services.scheduler is not None and not self.services.scheduler.running:
+            self.services.scheduler.start()
         guild_id = self.settings.dev_guild_id
         if guild_id:
             guild = discord.Object(id=guild_id)
@@ -108,6 +113,8 @@ class PaperBot(commands.Bot):
         """Finish in-flight work (bounded), then disconnect. The DB is closed by ``main()``."""
         pending = [t for t in self._background if not t.done()]
         pending += [t for t in asyncio.all_tasks() if t.get_name().startswith("CommandTree-invoker")]
+        if self.services.scheduler is not None and self.services.scheduler.running:
+            self.services.scheduler.shutdown(wait=False)
         if pending:
             log.info("waiting for %d in-flight tasks before closing", len(pending))
             await asyncio.wait(pending, timeout=10)

@@ -9,6 +9,7 @@ from contextlib import suppress
 
 import discord
 import yarl
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import PaperBot, Services
 from bot.settings import Settings
@@ -32,7 +33,7 @@ def point_at_server(settings: Settings) -> None:
 
 async def build_services(settings: Settings, db: Database) -> Services:
     """Everything optional (answering, scheduler) is attached here by the features that provide it."""
-    services = Services(settings=settings, db=db)
+    services = Services(settings=settings, db=db, scheduler=AsyncIOScheduler(timezone=settings.tz))
     from bot.features import attach_features
 
     await attach_features(services)

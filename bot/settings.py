@@ -85,6 +85,25 @@ class Settings(BaseSettings):
         validation_alias="PAPERBOT_VAULT_DIR",
         description="Markdown vault whose YYMMDD-dated notes become that day's digest.",
     )
+    inbox_poll_seconds: int = Field(
+        default=60,
+        ge=5,
+        validation_alias="PAPERBOT_INBOX_POLL_SECONDS",
+        description="How often the inbox and vault folders are checked for new notes.",
+    )
+    recap_channel_id: int | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_RECAP_CHANNEL_ID",
+        description="Channel for the weekly recap; unset disables it.",
+    )
+    recap_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="sun", validation_alias="PAPERBOT_RECAP_DAY", description="Weekday of the weekly recap."
+    )
+    recap_time: dt.time = Field(
+        default=dt.time(18, 0),
+        validation_alias="PAPERBOT_RECAP_TIME",
+        description="Local time (HH:MM) of the weekly recap.",
+    )
     discord_api_base: str | None = Field(
         default=None,
         validation_alias="PAPERBOT_DISCORD_API_BASE",

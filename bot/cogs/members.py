@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from bot.app import PaperBot
 
 
+def _guild(interaction: Interaction) -> int:
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage
+    return interaction.guild_id
+
+
 def _fmt(keys: list[str]) -> str:
     return ", ".join(f"`#{k}`" for k in keys)
 
@@ -35,6 +41,7 @@ class Members(commands.Cog):
     async def _reply(self, interaction: Interaction, text: str) -> None:
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=no_mentions())
 
+    @app_commands.guild_only()
     @app_commands.command(
         name=_("subscribe"), description=_("Get a DM when papers with these tags are posted")
     )
@@ -49,19 +56,20 @@ class Members(commands.Cog):
         known, unknown = await self._known(keys)
         lines = []
         if known:
-            await members.set_tags(self.bot.db, interaction.user.id, known, "follow")
+            await members.set_tags(self.bot.db, interaction.user.id, _guild(interaction), known, "follow")
             lines.append(t("sub.done", interaction.locale, tags=_fmt(known)))
         if unknown:
             lines.append(t("sub.unknown", interaction.locale, tags=_fmt(unknown)))
         await self._reply(interaction, "\n".join(lines))
 
+    @app_commands.guild_only()
     @app_commands.command(name=_("unsubscribe"), description=_("Stop DMs for these tags"))
     @app_commands.describe(tag=_("One or more tags, e.g. #llm #diffusion"))
     @app_commands.rename(tag=_("tag"))
     @app_commands.autocomplete(tag=tag_autocomplete)
     async def unsubscribe(self, interaction: Interaction, tag: str) -> None:
         keys = members.split_tags(tag)
-        removed = await members.unset_tags(self.bot.db, interaction.user.id, keys)
+        removed = await members.unset_tags(self.bot.db, interaction.user.id, _guild(interaction), keys)
         lines = []
         if removed:
             lines.append(t("unsub.done", interaction.locale, tags=_fmt(removed)))
@@ -69,6 +77,7 @@ class Members(commands.Cog):
             lines.append(t("unsub.none", interaction.locale, tags=_fmt(missing)))
         await self._reply(interaction, "\n".join(lines) or t("sub.none_given", interaction.locale))
 
+    @app_commands.guild_only()
     @app_commands.command(name=_("mute"), description=_("Leave papers with these tags out of your DMs"))
     @app_commands.describe(tag=_("One or more tags, e.g. #llm #diffusion"))
     @app_commands.rename(tag=_("tag"))
@@ -78,7 +87,7 @@ class Members(commands.Cog):
         if not keys:
             await self._reply(interaction, t("sub.none_given", interaction.locale))
             return
-        await members.set_tags(self.bot.db, interaction.user.id, keys, "mute")
+        await members.set_tags(self.bot.db, interaction.user.id, _guild(interaction), keys, "mute")
         await self._reply(interaction, t("mute.done", interaction.locale, tags=_fmt(keys)))
 
     @app_commands.command(name=_("dms"), description=_("Pause or resume digest DMs"))
@@ -88,9 +97,10 @@ class Members(commands.Cog):
         await members.set_paused(self.bot.db, interaction.user.id, paused)
         await self._reply(interaction, t("dms.paused" if paused else "dms.resumed", interaction.locale))
 
+    @app_commands.guild_only()
     @app_commands.command(name=_("subscriptions"), description=_("Your subscriptions, mutes and DM setting"))
     async def subscriptions(self, interaction: Interaction) -> None:
-        subs = await members.subscriptions(self.bot.db, interaction.user.id)
+        subs = await members.subscriptions(self.bot.db, interaction.user.id, _guild(interaction))
         if not subs.follows and not subs.mutes:
             await self._reply(interaction, t("subs.empty", interaction.locale))
             return

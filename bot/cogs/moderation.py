@@ -1,8 +1,7 @@
-"""Moderator commands: /commentary, /digest import and preview, /route. Hidden and checked at run time."""
+"""Moderator commands: /commentary and /route. Hidden by default permissions and checked at run time."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 import discord
@@ -10,12 +9,10 @@ from discord import app_commands
 from discord.app_commands import locale_str as _
 from discord.ext import commands
 
-from bot.cogs._common import Interaction, find_paper, paper_autocomplete, parse_day, tag_autocomplete
+from bot.cogs._common import Interaction, find_paper, paper_autocomplete, tag_autocomplete
 from bot.domain.tags import tag_key
 from bot.services import commentary as notes
 from bot.services import routes
-from bot.services.digest_plan import plan_digest
-from bot.services.ingest import ingest_upload
 from bot.ui.checks import moderator_only
 from bot.ui.embeds import COLOUR, no_mentions
 from bot.ui.errors import UserFacingError
@@ -27,7 +24,6 @@ if TYPE_CHECKING:
     from bot.app import PaperBot
 
 MODERATOR = discord.Permissions(manage_guild=True)
-MAX_UPLOAD = 2 * 1024 * 1024
 
 
 class CommentaryModal(discord.ui.Modal):
@@ -109,12 +105,6 @@ class Moderation(commands.Cog):
         default_permissions=MODERATOR,
         guild_only=True,
     )
-    digest = app_commands.Group(
-        name=_("digest"),
-        description=_("Import, preview and post digests"),
-        default_permissions=MODERATOR,
-        guild_only=True,
-    )
     route = app_commands.Group(
         name=_("route"),
         description=_("Send papers with a tag to a channel"),
@@ -180,53 +170,6 @@ class Moderation(commands.Cog):
             description=truncate("\n".join(lines), EMBED_DESCRIPTION),
         )
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=no_mentions())
-
-    # /digest -------------------------------------------------------------------------------------
-    @digest.command(name=_("import"), description=_("Import a digest .txt or note .md"))
-    @app_commands.describe(file=_("The .txt or .md file"))
-    @app_commands.rename(file=_("file"))
-    @moderator_only()
-    async def digest_import(self, interaction: Interaction, file: discord.Attachment) -> None:
-        if not file.filename.lower().endswith((".txt", ".md")):
-            raise UserFacingError(t("import.bad_type", interaction.locale, name=file.filename))
-        if file.size > MAX_UPLOAD:
-            raise UserFacingError(t("import.too_big", interaction.locale, limit=MAX_UPLOAD // 1024))
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await ingest_upload(self.bot.db, await file.read(), file.filename)
-        if not report.ok:
-            lines = [t("import.rejected", interaction.locale, name=file.filename)]
-            lines += [f"- {issue}" for issue in report.errors[:15]]
-        else:
-            lines = [t("import.done", interaction.locale, name=file.filename, summary=report.summary())]
-            lines += [f"- {issue}" for issue in report.warnings[:10]]
-        await interaction.followup.send(
-            truncate("\n".join(lines), 1900), ephemeral=True, allowed_mentions=no_mentions()
-        )
-
-    @digest.command(name=_("preview"), description=_("Show what a day's digest would post where"))
-    @app_commands.describe(date=_("Digest date (YYYY-MM-DD, default today)"))
-    @app_commands.rename(date=_("date"))
-    @moderator_only()
-    async def digest_preview(self, interaction: Interaction, date: str | None = None) -> None:
-        assert interaction.guild_id is not None
-        day = parse_day(date, interaction.locale) or self.today()
-        plan = await plan_digest(self.bot.db, interaction.guild_id, day)
-        lines = []
-        for channel_id, entries in plan.by_channel().items():
-            lines.append(f"<#{channel_id}>")
-            lines += [f"- {e.title}" for e in entries]
-        if plan.unrouted:
-            lines.append(t("route.no_fallback", interaction.locale))
-            lines += [f"- {e.title}" for e in plan.unrouted]
-        embed = discord.Embed(
-            title=f"{day.isoformat()} · {len(plan.entries)} papers · {plan.post_count} posts",
-            colour=COLOUR,
-            description=truncate("\n".join(lines) or "—", EMBED_DESCRIPTION),
-        )
-        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=no_mentions())
-
-    def today(self) -> dt.date:
-        return self.bot.services.clock().astimezone(self.bot.settings.tz).date()
 
     # /route --------------------------------------------------------------------------------------
     @route.command(name=_("set"), description=_("Route a tag to a channel"))

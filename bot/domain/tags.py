@@ -7,13 +7,14 @@ import unicodedata
 
 _TAG_IN_TEXT = re.compile(r"(?<![\w#&/])#([^\s#,;()\[\]{}<>\"'`]+)")
 _TRAILING_PUNCT = ".,;:!?)]}>…"
+_DASH_RUNS = re.compile(r"-{2,}")
 
 
 def tag_key(raw: str) -> str:
     """Normalised matching key: no leading '#', casefolded, '_' and spaces as '-'."""
     text = unicodedata.normalize("NFKC", raw).strip().lstrip("#").strip()
     text = text.casefold().replace("_", "-").replace(" ", "-")
-    text = re.sub(r"-{2,}", "-", text).strip("-")
+    text = _DASH_RUNS.sub("-", text).strip("-")
     return text
 
 

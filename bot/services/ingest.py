@@ -6,6 +6,7 @@ database rolls back whole files, never part of one. Unchanged files (same SHA-25
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import os
@@ -62,44 +63,55 @@ def source_key(path: Path) -> str:
 async def ingest_paths(
     db: Database, paths: Sequence[Path], *, progress: Progress | None = None, batch_size: int = 1000
 ) -> IngestReport:
-    """Ingest files and folders (recursively); every bad file is reported and the rest still ingest."""
+    """Ingest files and folders (recursively); every bad file is reported and the rest still ingest.
+
+    Reading, hashing and parsing run in a worker thread so the event loop (the bot's gateway) stays free.
+    """
     report = IngestReport()
+    files = await asyncio.to_thread(_expand, paths, report)
+    known = await _known_hashes(db, [source_key(p) for p in files])
+    parsed_files = await asyncio.to_thread(_read_and_parse, files, known, report, progress)
+    for start in range(0, len(parsed_files), batch_size):
+        await _write_batch(db, parsed_files[start : start + batch_size], report)
+    return report
+
+
+def _expand(paths: Sequence[Path], report: IngestReport) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if not path.exists():
-            report.errors.append(ParseIssue(path=str(path), message="no such file or folder"))
-            report.files_failed += 1
+            _collect(report, _failed(path, "no such file or folder"))
             continue
         files.extend(iter_source_files([path]))
     report.files += len(files)
-    known = await _known_hashes(db, [source_key(p) for p in files])
+    return files
+
+
+def _read_and_parse(
+    files: list[Path], known: dict[str, tuple[str, int]], report: IngestReport, progress: Progress | None
+) -> list[tuple[ParsedFile, str, str]]:
+    """Changed files parsed cleanly, with their keys and hashes; unchanged ones are only counted."""
     pending: list[tuple[ParsedFile, str, str]] = []
     for done, path in enumerate(files, start=1):
+        if progress is not None:
+            progress(done, len(files))
         key = source_key(path)
         try:
             data = path.read_bytes()
         except OSError as exc:
-            reason = exc.strerror or exc.__class__.__name__
-            _collect(report, _failed(path, f"cannot read file: {reason}"))
+            _collect(report, _failed(path, f"cannot read file: {exc.strerror or exc.__class__.__name__}"))
             continue
         digest = hashlib.sha256(data).hexdigest()
         previous = known.get(key)
         if previous is not None and previous[0] == digest:
             report.files_unchanged += 1
             report.papers_unchanged += previous[1]
-        else:
-            parsed = parse_bytes(data, str(path))
-            _collect(report, parsed)
-            if parsed.ok:
-                pending.append((parsed, key, digest))
-        if len(pending) >= batch_size:
-            await _write_batch(db, pending, report)
-            pending = []
-        if progress is not None:
-            progress(done, len(files))
-    if pending:
-        await _write_batch(db, pending, report)
-    return report
+            continue
+        parsed = parse_bytes(data, str(path))
+        _collect(report, parsed)
+        if parsed.ok:
+            pending.append((parsed, key, digest))
+    return pending
 
 
 async def ingest_upload(db: Database, data: bytes, name: str) -> IngestReport:

@@ -23,19 +23,21 @@ def split_tags(text: str) -> list[str]:
     return list(dict.fromkeys(k for k in keys if k))
 
 
-async def set_tags(db: Database, user_id: int, tags: Iterable[str], kind: str = "follow") -> list[str]:
-    """Follow (or mute) each tag; a tag is either followed or muted, the last choice wins."""
+async def set_tags(
+    db: Database, user_id: int, guild_id: int, tags: Iterable[str], kind: str = "follow"
+) -> list[str]:
+    """Follow (or mute) each tag in a guild; a tag is either followed or muted, the last choice wins."""
     keys = list(dict.fromkeys(k for k in (tag_key(t) for t in tags) if k))
     now = iso_now()
     await db.executemany(
-        "INSERT INTO subscriptions (user_id, tag_key, kind, created_at) VALUES (?,?,?,?) "
-        "ON CONFLICT(user_id, tag_key) DO UPDATE SET kind = excluded.kind",
-        [(user_id, key, kind, now) for key in keys],
+        "INSERT INTO subscriptions (user_id, guild_id, tag_key, kind, created_at) VALUES (?,?,?,?,?) "
+        "ON CONFLICT(user_id, guild_id, tag_key) DO UPDATE SET kind = excluded.kind",
+        [(user_id, guild_id, key, kind, now) for key in keys],
     )
     return keys
 
 
-async def unset_tags(db: Database, user_id: int, tags: Iterable[str]) -> list[str]:
+async def unset_tags(db: Database, user_id: int, guild_id: int, tags: Iterable[str]) -> list[str]:
     """Stop following or muting each tag; returns the keys that were set."""
     keys = [k for k in (tag_key(t) for t in tags) if k]
     removed: list[str] = []
@@ -49,9 +51,10 @@ async def unset_tags(db: Database, user_id: int, tags: Iterable[str]) -> list[st
     return removed
 
 
-async def subscriptions(db: Database, user_id: int) -> MemberSubscriptions:
+async def subscriptions(db: Database, user_id: int, guild_id: int) -> MemberSubscriptions:
     rows = await db.fetchall(
-        "SELECT tag_key, kind FROM subscriptions WHERE user_id = ? ORDER BY tag_key", (user_id,)
+        "SELECT tag_key, kind FROM subscriptions WHERE user_id = ? AND guild_id = ? ORDER BY tag_key",
+        (user_id, guild_id),
     )
     paused = await db.fetchval("SELECT dms_paused FROM member_prefs WHERE user_id = ?", (user_id,))
     return MemberSubscriptions(

@@ -173,12 +173,13 @@ CREATE TABLE posts (
     guild_id    INTEGER NOT NULL,
     channel_id  INTEGER NOT NULL,
     digest_date TEXT,                                 -- NULL for on-demand posts
-    nonce       TEXT NOT NULL UNIQUE,
-    state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    nonce       TEXT NOT NULL UNIQUE,                 -- sent with enforce_nonce: a resend is not a repost
+    state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
     message_id  INTEGER UNIQUE,
     thread_id   INTEGER,
     error       TEXT,
     attempts    INTEGER NOT NULL DEFAULT 0,
+    claimed_at  TEXT,                                 -- when a sender took it; stale claims are reconciled
     created_at  TEXT NOT NULL,
     sent_at     TEXT
 );
@@ -196,15 +197,16 @@ CREATE TABLE reactions (
 ) WITHOUT ROWID;
 CREATE INDEX reactions_paper ON reactions(paper_id, created_at);
 
--- kind 'follow' subscribes a member to a tag; 'mute' keeps a tag out of their DMs.
+-- kind 'follow' subscribes a member to a tag in a guild; 'mute' keeps a tag out of their DMs.
 CREATE TABLE subscriptions (
     user_id    INTEGER NOT NULL,
+    guild_id   INTEGER NOT NULL,
     tag_key    TEXT NOT NULL,
     kind       TEXT NOT NULL DEFAULT 'follow' CHECK (kind IN ('follow', 'mute')),
     created_at TEXT NOT NULL,
-    PRIMARY KEY (user_id, tag_key)
+    PRIMARY KEY (user_id, guild_id, tag_key)
 ) WITHOUT ROWID;
-CREATE INDEX subscriptions_tag ON subscriptions(tag_key);
+CREATE INDEX subscriptions_guild_tag ON subscriptions(guild_id, tag_key);
 
 CREATE TABLE member_prefs (
     user_id    INTEGER PRIMARY KEY,
@@ -234,7 +236,7 @@ CREATE TABLE dm_deliveries (
     user_id     INTEGER NOT NULL,
     guild_id    INTEGER NOT NULL,
     digest_date TEXT NOT NULL,
-    state       TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'refused', 'failed')),
+    state       TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'refused', 'failed')),
     message_id  INTEGER,
     error       TEXT,
     updated_at  TEXT NOT NULL,

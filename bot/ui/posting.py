@@ -8,9 +8,15 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.domain.models import Paper
+from bot.services.digest_run import ChannelUnavailable, DmRefused
+from bot.services.dms import DmEntry
+from bot.services.outbox import OutboxPost
 from bot.services.routes import guild_config
 from bot.store.papers import get_paper
-from bot.ui.embeds import no_mentions, render_paper_embeds
+from bot.ui.embeds import COLOUR, no_mentions, render_paper_embeds
+from bot.ui.i18n import t
+from bot.ui.limits import EMBED_DESCRIPTION, MESSAGE, truncate
 from bot.ui.views import paper_view
 
 if TYPE_CHECKING:
@@ -43,3 +49,105 @@ async def refresh_paper_posts(bot: PaperBot, paper_id: int) -> int:
         except discord.HTTPException as exc:
             log.warning("could not refresh post %s: %s", row["message_id"], exc)
     return edited
+
+
+def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+class DiscordSender:
+    """The Discord side of posting a digest (implements services.digest_run.DigestSender)."""
+
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+
+    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(channel_id)
+            except (discord.NotFound, discord.Forbidden) as exc:
+                raise ChannelUnavailable(exc.text or str(exc)) from exc
+        if not isinstance(channel, discord.abc.Messageable):
+            raise ChannelUnavailable(f"channel {channel_id} is not a text channel")
+        return channel
+
+    async def send_post(
+        self, post: OutboxPost, paper: Paper, *, language: str, thread: bool
+    ) -> tuple[int, int | None]:
+        channel = await self._channel(post.channel_id)
+        embeds = render_paper_embeds(paper, language=language, digest_date=post.digest_date)
+        try:
+            message = await channel.send(
+                embeds=embeds, view=paper_view(paper.id), nonce=post.nonce, allowed_mentions=no_mentions()
+            )
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise ChannelUnavailable(exc.text or str(exc)) from exc
+        thread_id = None
+        if thread and isinstance(channel, discord.TextChannel):
+            try:
+                created = await message.create_thread(
+                    name=truncate(paper.title, 100), auto_archive_duration=1440
+                )
+                thread_id = created.id
+            except discord.HTTPException as exc:
+                log.warning("could not open a thread on %s: %s", message.id, exc)
+        return message.id, thread_id
+
+    async def find_post(self, channel_id: int, paper_id: int, day: dt.date) -> int | None:
+        channel = await self._channel(channel_id)
+        wanted = f"paperbot:save:{paper_id}"
+        me = self.bot.user.id if self.bot.user else None
+        try:
+            async for message in channel.history(limit=100):
+                if message.author.id != me:
+                    continue
+                ids = {
+                    getattr(c, "custom_id", None)
+                    for row in message.components
+                    for c in getattr(row, "children", [])
+                }
+                footer = message.embeds[0].footer.text if message.embeds and message.embeds[0].footer else ""
+                if wanted in ids and day.isoformat() in (footer or ""):
+                    return message.id
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise ChannelUnavailable(exc.text or str(exc)) from exc
+        return None
+
+    async def open_dm(self, user_id: int) -> int:
+        channel = await self.bot.create_dm(discord.Object(id=user_id))
+        return channel.id
+
+    async def send_dm(
+        self, dm_channel_id: int, guild_id: int, day: dt.date, entries: list[DmEntry], nonce: str
+    ) -> int:
+        guild = self.bot.get_guild(guild_id)
+        locale = guild.preferred_locale if guild else None
+        lines = []
+        for entry in entries:
+            target = jump_url(guild_id, *entry.jump) if entry.jump else entry.link
+            title = truncate(entry.title, 200)
+            lines.append(f"• [{title}]({target})" if target else f"• {title}")
+        embed = discord.Embed(
+            title=t("dm.title", locale, day=day.isoformat(), guild=guild.name if guild else ""),
+            description=truncate("\n".join(lines), EMBED_DESCRIPTION),
+            colour=COLOUR,
+        )
+        embed.set_footer(text=t("dm.footer", locale))
+        channel = self.bot.get_partial_messageable(dm_channel_id, type=discord.ChannelType.private)
+        try:
+            message = await channel.send(embed=embed, nonce=nonce, allowed_mentions=no_mentions())
+        except discord.Forbidden as exc:
+            if exc.code == 50007:
+                raise DmRefused(exc.text) from exc
+            raise
+        return message.id
+
+    async def report(self, guild_id: int, text: str) -> None:
+        channel_id = self.bot.settings.log_channel_id
+        if channel_id is None:
+            log.warning("guild %s: %s (no PAPERBOT_LOG_CHANNEL_ID to report to)", guild_id, text)
+            return
+        await self.bot.get_partial_messageable(channel_id).send(
+            truncate(text, MESSAGE), allowed_mentions=no_mentions()
+        )

@@ -1,0 +1,132 @@
+"""Running digests from Discord: locks per day, source refresh, run bookkeeping, recap, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.services import outbox
+from bot.services.digest_run import DigestReport, post_digest
+from bot.services.ingest import IngestReport, ingest_paths
+from bot.services.recap import build_recap, render_activity_png
+from bot.services.schedule import last_slot, mark_run, missed_days
+from bot.ui.embeds import COLOUR, no_mentions
+from bot.ui.limits import MESSAGE, truncate
+from bot.ui.posting import DiscordSender
+
+if TYPE_CHECKING:
+    from bot.app import PaperBot
+
+log = logging.getLogger(__name__)
+
+
+class DigestRunner:
+    """One per bot: serialises runs of the same guild and day in this process."""
+
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+        self.sender = DiscordSender(bot)
+        self._locks: dict[tuple[int, dt.date], asyncio.Lock] = {}
+        self._reported: set[tuple[str, str]] = set()
+        self.last_run: tuple[dt.date, DigestReport] | None = None
+
+    def today_slot(self) -> dt.date:
+        settings = self.bot.settings
+        return last_slot(self.bot.services.clock(), settings.tz, settings.digest_time)
+
+    async def refresh_sources(self) -> IngestReport | None:
+        """Ingest new or changed files from the inbox and vault; report failures once per file version."""
+        folders = [p for p in (self.bot.settings.inbox_dir, self.bot.settings.vault_dir) if p is not None]
+        if not folders:
+            return None
+        report = await ingest_paths(self.bot.db, folders)
+        fresh = [e for e in report.errors if (e.path, e.message) not in self._reported]
+        self._reported.update((e.path, e.message) for e in fresh)
+        if fresh:
+            text = "Could not ingest these files (nothing from them was stored or posted):\n" + "\n".join(
+                f"- {issue}" for issue in fresh[:20]
+            )
+            for guild in self.bot.guilds:
+                await self.sender.report(guild.id, truncate(text, MESSAGE))
+        return report
+
+    async def run(self, guild_id: int, day: dt.date) -> DigestReport:
+        """Post a guild's digest for ``day``; concurrent calls for the same day wait and then find it done."""
+        lock = self._locks.setdefault((guild_id, day), asyncio.Lock())
+        async with lock:
+            clock = self.bot.services.clock
+            await mark_run(self.bot.db, guild_id, day, "posting", clock=clock)
+            report = await post_digest(self.bot.db, self.sender, guild_id, day, clock=clock)
+            if report.complete:
+                await mark_run(self.bot.db, guild_id, day, "posted", clock=clock)
+            elif report.posts_in_flight and self.bot.services.scheduler is not None:
+                retry_at = clock() + outbox.LEASE + dt.timedelta(seconds=5)
+                self.bot.services.scheduler.add_job(
+                    self.run,
+                    "date",
+                    run_date=retry_at,
+                    args=[guild_id, day],
+                    id=f"digest-retry-{guild_id}-{day}",
+                    replace_existing=True,
+                )
+            self.last_run = (day, report)
+            log.info(
+                "digest %s guild %s: %d sent, %d already, %d failed, %d DMs (%d refused)",
+                day,
+                guild_id,
+                report.posts_sent,
+                report.posts_already,
+                report.posts_failed,
+                report.dms_sent,
+                report.dms_refused,
+            )
+            return report
+
+    async def scheduled(self) -> None:
+        """The daily job: refresh sources, then every guild's digest for today's slot."""
+        await self.refresh_sources()
+        day = self.today_slot()
+        for guild in list(self.bot.guilds):
+            await self.run(guild.id, day)
+
+    async def catch_up(self) -> None:
+        """On start-up: post the latest slot's digest for guilds where it was not (fully) posted."""
+        settings = self.bot.settings
+        await self.refresh_sources()
+        for guild in list(self.bot.guilds):
+            for day in await missed_days(
+                self.bot.db, guild.id, tz=settings.tz, at=settings.digest_time, clock=self.bot.services.clock
+            ):
+                log.info("catching up the %s digest for guild %s", day, guild.id)
+                await self.run(guild.id, day)
+
+    async def post_recap(self) -> int | None:
+        """Send the weekly recap with its chart to the recap channel; returns the message id."""
+        channel_id = self.bot.settings.recap_channel_id
+        if channel_id is None:
+            return None
+        recap = await build_recap(self.bot.db, clock=self.bot.services.clock)
+        lines = [
+            f"{n}. [{truncate(p.title, 150)}](https://arxiv.org/abs/{p.arxiv_id}) · {p.reactions}"
+            if p.arxiv_id
+            else f"{n}. {truncate(p.title, 150)} · {p.reactions}"
+            for n, p in enumerate(recap.top, start=1)
+        ]
+        embed = discord.Embed(
+            title=f"Weekly recap · week of {recap.week_of.isoformat()}",
+            colour=COLOUR,
+            description="\n".join(lines) or "No reactions on paper posts this week.",
+        )
+        embed.set_image(url="attachment://tag-activity.png")
+        png = await asyncio.to_thread(render_activity_png, recap.activity)
+        message = await self.bot.get_partial_messageable(channel_id).send(
+            embed=embed,
+            file=discord.File(fp=io.BytesIO(png), filename="tag-activity.png"),
+            allowed_mentions=no_mentions(),
+        )
+        return message.id
