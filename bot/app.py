@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.services.clock import Clock, utc_now
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.ui.errors import on_tree_error
+from bot.ui.errors import is_expected, on_tree_error
 from bot.ui.i18n import PaperbotTranslator
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,10 @@ class PaperBot(commands.Bot):
 
         task.add_done_callback(done)
         return task
+
+    @staticmethod
+    def is_expected_error(error: BaseException) -> bool:
+        return is_expected(error)
 
     def record_error(self, error: BaseException | None) -> None:
         if error is not None:

@@ -16,7 +16,9 @@ DEFAULT_DB = Path("data/paperbot.db")
 class Settings(BaseSettings):
     """Every setting paperbot reads. Names are a contract: see ARCHITECTURE.md."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
 
     discord_token: SecretStr | None = Field(
         default=None, validation_alias="DISCORD_TOKEN", description="Bot token from the Developer Portal."

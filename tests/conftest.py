@@ -26,3 +26,6 @@ def shared_corpus() -> Path:
     if not SHARED_CORPUS.is_dir():
         pytest.skip("../shared/corpus is not present")
     return SHARED_CORPUS
+
+
+pytest_plugins = ["tests.fakediscord.fixtures", "tests.botenv"]

@@ -244,4 +244,33 @@ CREATE TABLE dm_deliveries (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: list[str] = [_CORE, _COMMUNITY]
+_ANSWERS = """
+-- Embedded chunks of each paper (title, abstract and commentary sentences), per embedding model.
+CREATE TABLE chunks (
+    id         INTEGER PRIMARY KEY,
+    paper_id   INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    model      TEXT NOT NULL,
+    ord        INTEGER NOT NULL,
+    text       TEXT NOT NULL,
+    vector     BLOB NOT NULL                     -- float32, L2-normalised
+);
+CREATE INDEX chunks_model_paper ON chunks(model, paper_id);
+
+-- Which version of a paper's text each model has embedded (a hash of the text that was chunked).
+CREATE TABLE embedded (
+    paper_id     INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    model        TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    PRIMARY KEY (paper_id, model)
+) WITHOUT ROWID;
+
+-- LLM answers per guild per day, for the daily budget.
+CREATE TABLE llm_usage (
+    guild_id INTEGER NOT NULL,
+    day      TEXT NOT NULL,
+    calls    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (guild_id, day)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [_CORE, _COMMUNITY, _ANSWERS]

@@ -54,16 +54,19 @@ async def reply_ephemeral(interaction: discord.Interaction[PaperBot], text: str)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=no_mentions())
 
 
+def is_expected(error: BaseException) -> bool:
+    """Refusals and bad input: answered with a short message, logged at info, not a failure."""
+    return isinstance(
+        error, NotModerator | app_commands.CheckFailure | UserFacingError | app_commands.TransformerError
+    ) or isinstance(root_cause(error), ValueError)
+
+
 async def on_tree_error(
     interaction: discord.Interaction[PaperBot], error: app_commands.AppCommandError
 ) -> None:
     """Log with context and tell the member what happened, without a stack trace."""
     command = interaction.command.qualified_name if interaction.command else "?"
-    expected = isinstance(
-        error,
-        NotModerator | app_commands.CheckFailure | UserFacingError | app_commands.TransformerError,
-    ) or isinstance(root_cause(error), ValueError)
-    if expected:
+    if is_expected(error):
         log.info("/%s refused for user %s: %s", command, interaction.user.id, error)
     else:
         log.error(
