@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import PaperBot, Services
 from bot.services.ingest import ingest_paths
@@ -43,8 +44,25 @@ class BotEnv:
     root: Path
     extras: dict[str, Any] = field(default_factory=dict)
 
+    scheduled: bool = False
+
     def make_bot(self) -> PaperBot:
-        return PaperBot(Services(self.settings, self.db, clock=self.clock, extras=dict(self.extras)))
+        scheduler = AsyncIOScheduler(timezone=self.settings.tz) if self.scheduled else None
+        return PaperBot(
+            Services(self.settings, self.db, clock=self.clock, scheduler=scheduler, extras=dict(self.extras))
+        )
+
+    async def route(self, tag: str, channel: str) -> None:
+        from bot.services.routes import set_route
+
+        await set_route(self.db, self.fake.guild_id, tag, self.fake.channel_id(channel))
+
+    async def fallback(self, channel: str) -> None:
+        from bot.services.routes import update_guild_config
+
+        await update_guild_config(
+            self.db, self.fake.guild_id, fallback_channel_id=self.fake.channel_id(channel)
+        )
 
     async def ingest_sample(self) -> None:
         write(self.root, "notes/240711 Controlling Space and Time.md", NOTE_4DIM)

@@ -47,3 +47,27 @@ def write(root: Path, name: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def make_digest(day: str, entries: list[tuple[str, list[str]]]) -> str:
+    """A digest for ``day`` (YYYY-MM-DD) with one entry per (title, tags)."""
+    lines = [day]
+    for n, (title, tags) in enumerate(entries):
+        lines += [
+            title,
+            f"(Author {n}, Another Author)",
+            f"We study {title.lower()} and report results on several benchmarks.",
+            f"{title}에 대한 큐레이터의 코멘트입니다. 재미있는 결과네요.",
+            " ".join(f"#{t}" for t in tags),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+SIX_ENTRIES: list[tuple[str, list[str]]] = [
+    ("Video Diffusion at Scale", ["diffusion", "video"]),
+    ("Sparse Mixture of Experts Revisited", ["llm", "moe"]),
+    ("Neural Fields for Robots", ["robotics"]),
+    ("Diffusion Language Models", ["diffusion", "llm"]),
+    ("A Benchmark for Long Context", ["llm", "benchmark"]),
+    ("Point Tracking in the Wild", ["video"]),
+]

@@ -34,6 +34,8 @@ class DigestRunner:
         self._locks: dict[tuple[int, dt.date], asyncio.Lock] = {}
         self._reported: set[tuple[str, str]] = set()
         self.last_run: tuple[dt.date, DigestReport] | None = None
+        self.finished: dict[tuple[int, dt.date], DigestReport] = {}
+        self._changed = asyncio.Condition()
 
     def today_slot(self) -> dt.date:
         settings = self.bot.settings
@@ -75,6 +77,9 @@ class DigestRunner:
                     replace_existing=True,
                 )
             self.last_run = (day, report)
+            self.finished[(guild_id, day)] = report
+            async with self._changed:
+                self._changed.notify_all()
             log.info(
                 "digest %s guild %s: %d sent, %d already, %d failed, %d DMs (%d refused)",
                 day,
@@ -86,6 +91,12 @@ class DigestRunner:
                 report.dms_refused,
             )
             return report
+
+    async def wait_for_run(self, guild_id: int, day: dt.date, timeout: float = 10.0) -> DigestReport:  # noqa: ASYNC109
+        """The report of the next (or last) finished run of a guild's day (for /status and tests)."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: (guild_id, day) in self.finished)
+            return self.finished[(guild_id, day)]
 
     async def scheduled(self) -> None:
         """The daily job: refresh sources, then every guild's digest for today's slot."""
