@@ -28,6 +28,7 @@ EXTENSIONS = (
     "bot.cogs.moderation",
     "bot.cogs.digest",
     "bot.cogs.reactions",
+    "bot.cogs.answers",
     "bot.cogs.owner",
 )
 

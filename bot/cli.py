@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", parents=[db_default], help="ingest digest .txt, note .md or folders")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--no-embed", action="store_true", help="skip computing embeddings for new papers")
 
     p = sub.add_parser("search", parents=[db_default], help="ranked search over papers and commentary")
     p.add_argument("query", metavar="QUERY")
@@ -54,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", type=_date, help="only papers noted on or before YYYY-MM-DD")
     p.add_argument("--limit", type=_positive, default=10)
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("ask", parents=[db_default], help="answer from the notes (LLM when configured)")
+    p.add_argument("question", metavar="QUESTION")
+    p.add_argument("--tag", help="only papers with this tag")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("embed", parents=[db_default], help="compute missing embeddings (backfill)")
 
     p = sub.add_parser("show", parents=[db_default], help="one paper with its commentary")
     p.add_argument("paper", metavar="PAPER", help="arXiv id, URL or internal id")

@@ -7,8 +7,9 @@ import sys
 
 from bot.cli import Handler, fail, print_json, resolve_db
 from bot.domain.models import Paper
+from bot.features import build_answering
 from bot.services.ingest import IngestReport, ingest_paths
-from bot.services.search import search
+from bot.settings import load_settings
 from bot.store.db import Database
 from bot.store.papers import counts, resolve_paper
 
@@ -53,6 +54,13 @@ def report_json(report: IngestReport) -> dict[str, object]:
 async def cmd_ingest(args: argparse.Namespace) -> int:
     async with await Database.open(resolve_db(args)) as db:
         report = await ingest_paths(db, args.paths, progress=ProgressBar("ingest"))
+        if not args.no_embed:
+            retriever, _answerer, client = await build_answering(load_settings(), db)
+            embedded = await retriever.update(progress=ProgressBar("embed", minimum=50))
+            if client is not None:
+                await client.close()
+            if embedded:
+                print(f"embedded {embedded} papers ({retriever.mode} search)")
     for issue in report.errors:
         print(str(issue), file=sys.stderr)
     if args.json:
@@ -68,9 +76,12 @@ async def cmd_ingest(args: argparse.Namespace) -> int:
 
 async def cmd_search(args: argparse.Namespace) -> int:
     async with await Database.open(resolve_db(args)) as db:
-        hits = await search(
-            db, args.query, tag=args.tag, since=args.since, until=args.until, limit=args.limit
+        retriever, _answerer, client = await build_answering(load_settings(), db)
+        hits = await retriever.search(
+            args.query, tag=args.tag, since=args.since, until=args.until, limit=args.limit
         )
+        if client is not None:
+            await client.close()
     if args.json:
         print_json([hit.model_dump(mode="json") for hit in hits])
         return 0
@@ -114,6 +125,38 @@ async def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_ask(args: argparse.Namespace) -> int:
+    async with await Database.open(resolve_db(args)) as db:
+        _retriever, answerer, client = await build_answering(load_settings(), db)
+        try:
+            answer = await answerer.ask(args.question, tag=args.tag)
+        finally:
+            if client is not None:
+                await client.close()
+    if args.json:
+        print_json(answer.as_json())
+        return 0
+    print(answer.text)
+    for c in answer.citations:
+        source = "curator's commentary" if c.kind == "commentary" else "abstract"
+        print(f"[{c.n}] {c.title} ({c.link or '#' + str(c.id)}) · {source}")
+    if answer.notice:
+        print(f"\n({answer.notice})")
+    return 0
+
+
+async def cmd_embed(args: argparse.Namespace) -> int:
+    async with await Database.open(resolve_db(args)) as db:
+        retriever, _answerer, client = await build_answering(load_settings(), db)
+        if retriever.embedder is None:
+            return fail("no embedding backend: set PAPERBOT_EMBEDDINGS and install its package (see README)")
+        done = await retriever.update(progress=ProgressBar("embed", minimum=1))
+        if client is not None:
+            await client.close()
+    print(f"embedded {done} papers with {retriever.embedder.name}")
+    return 0
+
+
 async def cmd_stats(args: argparse.Namespace) -> int:
     async with await Database.open(resolve_db(args)) as db:
         numbers = await counts(db)
@@ -140,5 +183,7 @@ HANDLERS: dict[str, Handler] = {
     "search": cmd_search,
     "show": cmd_show,
     "stats": cmd_stats,
+    "ask": cmd_ask,
+    "embed": cmd_embed,
     "run": cmd_run,
 }

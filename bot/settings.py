@@ -43,6 +43,18 @@ class Settings(BaseSettings):
         validation_alias="PAPERBOT_LLM_TIMEOUT",
         description="Seconds before an LLM call is cut off.",
     )
+    ask_cooldown: float = Field(
+        default=20.0,
+        ge=0,
+        validation_alias="PAPERBOT_ASK_COOLDOWN",
+        description="Seconds a member waits between /ask, /summarise and /compare.",
+    )
+    daily_budget: int = Field(
+        default=200,
+        ge=0,
+        validation_alias="PAPERBOT_DAILY_BUDGET",
+        description="LLM answers per guild per day; beyond it answers are extractive.",
+    )
     embeddings: Literal["offline", "openai", "none"] = Field(
         default="offline",
         validation_alias="PAPERBOT_EMBEDDINGS",

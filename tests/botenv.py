@@ -12,7 +12,10 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import PaperBot, Services
+from bot.services.answer import Answerer
 from bot.services.ingest import ingest_paths
+from bot.services.llm import LLM
+from bot.services.retrieval import Retriever
 from bot.settings import Settings
 from bot.store.db import Database
 from tests.fakediscord import FakeDiscord
@@ -45,11 +48,14 @@ class BotEnv:
     extras: dict[str, Any] = field(default_factory=dict)
 
     scheduled: bool = False
+    llm: LLM | None = None
 
     def make_bot(self) -> PaperBot:
         scheduler = AsyncIOScheduler(timezone=self.settings.tz) if self.scheduled else None
+        answerer = Answerer(self.db, Retriever(self.db), self.llm)
+        extras = {"answerer": answerer, **self.extras}
         return PaperBot(
-            Services(self.settings, self.db, clock=self.clock, scheduler=scheduler, extras=dict(self.extras))
+            Services(self.settings, self.db, clock=self.clock, scheduler=scheduler, extras=extras)
         )
 
     async def route(self, tag: str, channel: str) -> None:

@@ -114,14 +114,3 @@ async def test_save_button_and_saved_list(env: BotEnv, run_bot: Any) -> None:
         again = await env.fake.click(shown.message, save_id, user="member")
         assert "Removed" in again.text
         assert "Nothing saved" in (await env.fake.slash("saved", user="member")).text
-
-
-async def test_ask_button_explains_when_answers_are_not_configured(env: BotEnv, run_bot: Any) -> None:
-    await env.ingest_sample()
-    async with run_bot(env.make_bot):
-        shown = await env.fake.slash("paper", {"paper": "2407.07860"}, user="member")
-        ask_id = next(
-            c["custom_id"] for row in shown.components for c in row["components"] if ":ask:" in c["custom_id"]
-        )
-        rec = await env.fake.click(shown.message, ask_id, user="member")
-        assert rec.ephemeral and "not set up" in rec.text and "arxiv.org/abs/2407.07860" in rec.text

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +79,63 @@ def test_python_dash_m_bot_works(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["papers"] == 0
+
+
+def test_ask_json_contract_without_an_endpoint(
+    vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "ask.db")
+    run(capsys, "--db", db, "ingest", str(vault))
+    code, out, _ = run(capsys, "--db", db, "ask", "how does 4DiM use video data", "--json")
+    answer = json.loads(out)
+    assert code == 0
+    assert answer["mode"] == "extractive"
+    assert "No language model is configured" in answer["notice"]
+    first = answer["citations"][0]
+    assert {"n", "id", "arxiv_id", "title"} <= first.keys()
+    assert (first["arxiv_id"], first["title"]) == (
+        "2407.07860",
+        "Controlling Space and Time with Diffusion Models",
+    )
+    assert all(f"[{c['n']}]" in answer["answer"] for c in answer["citations"])
+
+
+async def test_ask_json_with_an_openai_compatible_endpoint(
+    vault: Path, tmp_path: Path, fake_openai: Any
+) -> None:
+    import asyncio
+    import os
+
+    db = str(tmp_path / "llm.db")
+    env = {
+        **os.environ,
+        "OPENAI_BASE_URL": fake_openai.url,
+        "OPENAI_API_KEY": "k",
+        "PAPERBOT_LLM_MODEL": "test-model",
+    }
+    for argv in (["ingest", str(vault)], ["ask", "how does 4DiM use video data", "--json"]):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "--db",
+            db,
+            *argv,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+    answer = json.loads(out)
+    assert answer["mode"] == "llm"
+    assert answer["citations"] == [
+        {
+            "n": 1,
+            "id": answer["citations"][0]["id"],
+            "arxiv_id": "2407.07860",
+            "title": "Controlling Space and Time with Diffusion Models",
+            "source": "commentary",
+            "link": "https://arxiv.org/abs/2407.07860",
+        }
+    ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 PassageKind = Literal["commentary", "abstract"]
+Lang = Literal["ko", "en"]
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -46,7 +47,7 @@ class Citation:
 class Answer:
     text: str
     mode: Literal["llm", "extractive"]
-    language: Literal["ko", "en"]
+    language: Lang
     citations: list[Citation] = field(default_factory=list)
     notice: str | None = None
     disagreements: list[tuple[int, int]] = field(default_factory=list)
@@ -63,7 +64,11 @@ class Answer:
         }
 
 
-def question_language(text: str) -> Literal["ko", "en"]:
+def as_lang(value: str | None) -> Lang:
+    return "ko" if value and value.startswith("ko") else "en"
+
+
+def question_language(text: str) -> Lang:
     """Korean when Hangul carries the question (a syllable weighs about four Latin letters)."""
     hangul = len(_HANGUL.findall(text))
     return "ko" if hangul and hangul * 4 >= len(_LATIN.findall(text)) else "en"

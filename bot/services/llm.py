@@ -30,7 +30,9 @@ LLM_ERRORS: tuple[type[BaseException], ...] = (
 class LLM:
     """A model name on a client; ``stream`` yields text deltas and is cut off at ``timeout`` seconds."""
 
-    def __init__(self, client: AsyncOpenAI, model: str, *, timeout: float = 60.0, max_tokens: int = 900) -> None:
+    def __init__(
+        self, client: AsyncOpenAI, model: str, *, timeout: float = 60.0, max_tokens: int = 900
+    ) -> None:
         self.client = client
         self.model = model
         self.timeout = timeout
@@ -70,7 +72,9 @@ def build_client(settings: Settings) -> AsyncOpenAI | None:
     if not (settings.openai_base_url or settings.openai_api_key):
         return None
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-    return AsyncOpenAI(api_key=key, base_url=settings.openai_base_url, timeout=settings.llm_timeout, max_retries=1)
+    return AsyncOpenAI(
+        api_key=key, base_url=settings.openai_base_url, timeout=settings.llm_timeout, max_retries=1
+    )
 
 
 def build_llm(settings: Settings, client: AsyncOpenAI | None) -> LLM | None:

@@ -1,0 +1,190 @@
+"""/ask, /summarise, /compare and the "Ask about this" / "Summarise" buttons on paper posts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _
+from discord.ext import commands
+
+from bot.cogs._common import Interaction, find_paper, paper_autocomplete, tag_autocomplete
+from bot.services.answer import Answerer, OnText
+from bot.services.answer_types import Answer, as_lang
+from bot.store.papers import get_paper
+from bot.ui.answers import render_answer, render_partial
+from bot.ui.embeds import no_mentions
+from bot.ui.errors import UserFacingError
+from bot.ui.i18n import t
+from bot.ui.limits import truncate
+
+if TYPE_CHECKING:
+    from bot.app import PaperBot
+
+EDIT_INTERVAL = 1.0  # seconds between edits while an answer streams
+
+
+def member_cooldown(interaction: Interaction) -> app_commands.Cooldown | None:
+    per = interaction.client.settings.ask_cooldown
+    return app_commands.Cooldown(1, per) if per > 0 else None
+
+
+class StreamingReply:
+    """Edits the deferred response as text arrives, at most once per ``EDIT_INTERVAL``."""
+
+    def __init__(self, interaction: Interaction, title: str) -> None:
+        self.interaction = interaction
+        self.title = title
+        self._last = 0.0
+
+    async def __call__(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self._last < EDIT_INTERVAL:
+            return
+        self._last = now
+        await self.interaction.edit_original_response(embed=render_partial(text, title=self.title))
+
+    async def finish(self, answer: Answer, *, ephemeral: bool = False) -> None:
+        embed, rest = render_answer(answer, title=self.title)
+        await self.interaction.edit_original_response(embed=embed, allowed_mentions=no_mentions())
+        for part in rest:
+            await self.interaction.followup.send(part, ephemeral=ephemeral, allowed_mentions=no_mentions())
+
+
+class QuestionModal(discord.ui.Modal):
+    """The question for "Ask about this"; the answer goes to the member only."""
+
+    def __init__(self, cog: Answers, paper_id: int, title: str, locale: discord.Locale) -> None:
+        super().__init__(title=truncate(t("answers.modal_title", locale), 45), timeout=600)
+        self.cog, self.paper_id, self.paper_title = cog, paper_id, title
+        self.question: discord.ui.TextInput[QuestionModal] = discord.ui.TextInput(
+            label=t("answers.question", locale), style=discord.TextStyle.paragraph, max_length=500
+        )
+        self.add_item(self.question)
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        question = self.question.value
+        await self.cog.respond(
+            interaction,
+            f"{self.paper_title}: {question}",
+            lambda on_text: self.cog.answerer.ask_about(
+                self.paper_id, question, guild_id=interaction.guild_id, on_text=on_text
+            ),
+            ephemeral=True,
+        )
+
+
+class Answers(commands.Cog):
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+        answerer = bot.services.extras.get("answerer")
+        if answerer is None:
+            raise RuntimeError("the answers extension needs services.extras['answerer']")
+        self.answerer: Answerer = answerer
+        bot.services.extras["ask_button"] = self.ask_button
+        bot.services.extras["summarise_button"] = self.summarise_button
+
+    async def cog_unload(self) -> None:
+        self.bot.services.extras.pop("ask_button", None)
+        self.bot.services.extras.pop("summarise_button", None)
+
+    async def respond(
+        self,
+        interaction: Interaction,
+        title: str,
+        produce: Callable[[OnText], Awaitable[Answer]],
+        *,
+        ephemeral: bool = False,
+    ) -> None:
+        """Defer within Discord's 3 s, stream the answer into the response, then finish it."""
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        reply = StreamingReply(interaction, title)
+        answer = await produce(reply)
+        await reply.finish(answer, ephemeral=ephemeral)
+
+    @app_commands.command(name=_("ask"), description=_("Ask the community's notes a question"))
+    @app_commands.describe(
+        question=_("Your question (Korean or English)"), tag=_("Only papers with this tag")
+    )
+    @app_commands.rename(question=_("question"), tag=_("tag"))
+    @app_commands.autocomplete(tag=tag_autocomplete)
+    @app_commands.checks.dynamic_cooldown(member_cooldown)
+    async def ask(
+        self, interaction: Interaction, question: app_commands.Range[str, 3, 500], tag: str | None = None
+    ) -> None:
+        await self.respond(
+            interaction,
+            question,
+            lambda on_text: self.answerer.ask(
+                question, tag=tag, guild_id=interaction.guild_id, on_text=on_text
+            ),
+        )
+
+    @app_commands.command(name=_("summarise"), description=_("Summarise a paper from its notes"))
+    @app_commands.describe(paper=_("Title or arXiv id"))
+    @app_commands.rename(paper=_("paper"))
+    @app_commands.autocomplete(paper=paper_autocomplete)
+    @app_commands.checks.dynamic_cooldown(member_cooldown)
+    async def summarise(self, interaction: Interaction, paper: str) -> None:
+        found = await find_paper(interaction, paper)
+        await self.respond(
+            interaction,
+            found.title,
+            lambda on_text: self.answerer.summarise(
+                found.id,
+                language=as_lang(str(interaction.locale)),
+                guild_id=interaction.guild_id,
+                on_text=on_text,
+            ),
+        )
+
+    @app_commands.command(name=_("compare"), description=_("Compare two papers from their notes"))
+    @app_commands.describe(paper_a=_("Title or arXiv id"), paper_b=_("Title or arXiv id"))
+    @app_commands.rename(paper_a=_("paper_a"), paper_b=_("paper_b"))
+    @app_commands.autocomplete(paper_a=paper_autocomplete, paper_b=paper_autocomplete)
+    @app_commands.checks.dynamic_cooldown(member_cooldown)
+    async def compare(self, interaction: Interaction, paper_a: str, paper_b: str) -> None:
+        first = await find_paper(interaction, paper_a)
+        second = await find_paper(interaction, paper_b)
+        if first.id == second.id:
+            raise UserFacingError(t("answers.same_paper", interaction.locale))
+        await self.respond(
+            interaction,
+            f"{first.title} ↔ {second.title}",
+            lambda on_text: self.answerer.compare(
+                first.id,
+                second.id,
+                language=as_lang(str(interaction.locale)),
+                guild_id=interaction.guild_id,
+                on_text=on_text,
+            ),
+        )
+
+    async def ask_button(self, interaction: Interaction, paper_id: int) -> None:
+        paper = await get_paper(self.bot.db, paper_id)
+        if paper is None:
+            raise UserFacingError(t("paper.not_found", interaction.locale, ref=str(paper_id)))
+        await interaction.response.send_modal(QuestionModal(self, paper_id, paper.title, interaction.locale))
+
+    async def summarise_button(self, interaction: Interaction, paper_id: int) -> None:
+        paper = await get_paper(self.bot.db, paper_id)
+        if paper is None:
+            raise UserFacingError(t("paper.not_found", interaction.locale, ref=str(paper_id)))
+        await self.respond(
+            interaction,
+            paper.title,
+            lambda on_text: self.answerer.summarise(
+                paper_id,
+                language=as_lang(str(interaction.locale)),
+                guild_id=interaction.guild_id,
+                on_text=on_text,
+            ),
+            ephemeral=True,
+        )
+
+
+async def setup(bot: PaperBot) -> None:
+    await bot.add_cog(Answers(bot))
