@@ -30,6 +30,7 @@ EXTENSIONS = (
     "bot.cogs.reactions",
     "bot.cogs.answers",
     "bot.cogs.owner",
+    "bot.cogs.ops",
 )
 
 

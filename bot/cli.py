@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=[db_default], help="counts of papers, commentary, tags, ...")
     p.add_argument("--json", action="store_true")
 
+    from bot.cli_ops import add_ops_commands
+
+    add_ops_commands(sub, db_default, _date)
+
     p = sub.add_parser("run", help="start the bot (settings from the environment and .env)")
     p.add_argument("--sync", action="store_true", help="sync application commands globally first")
     return parser
@@ -94,10 +98,13 @@ def print_json(value: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from bot.cli_commands import HANDLERS
+    from bot.cli_ops import OPS_HANDLERS
     from bot.logs import setup_logging
 
-    setup_logging(verbose=args.verbose)
-    handler: Handler = HANDLERS[args.command]
+    setup_logging(
+        verbose=args.verbose, json_lines=os.environ.get("PAPERBOT_LOG_JSON", "").lower() in ("1", "true")
+    )
+    handler: Handler = {**HANDLERS, **OPS_HANDLERS}[args.command]
     try:
         return asyncio.run(handler(args))
     except KeyboardInterrupt:

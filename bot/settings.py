@@ -128,6 +128,22 @@ class Settings(BaseSettings):
         validation_alias="PAPERBOT_DISCORD_GATEWAY_URL",
         description="Gateway URL for tests and Discord-compatible servers, e.g. ws://127.0.0.1:PORT/gateway.",
     )
+    backup_dir: Path | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_BACKUP_DIR",
+        description="Folder for a daily online backup of the database; unset disables it.",
+    )
+    backup_keep: int = Field(
+        default=7,
+        ge=1,
+        validation_alias="PAPERBOT_BACKUP_KEEP",
+        description="How many daily backups to keep.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_METRICS_PORT",
+        description="Serve Prometheus metrics on 127.0.0.1:PORT/metrics; unset disables it.",
+    )
     log_json: bool = Field(
         default=False, validation_alias="PAPERBOT_LOG_JSON", description="Write logs as JSON lines."
     )

@@ -261,6 +261,8 @@ COMMAND_KO: dict[str, str] = {
     "Compare two papers from their notes": "노트로 두 논문 비교하기",
     "paper_a": "논문1",
     "paper_b": "논문2",
+    "status": "상태",
+    "How paperbot is doing (moderators)": "paperbot 상태 (모더레이터)",
     "settings": "설정",
     "How digest posts look on this server": "이 서버의 다이제스트 게시 방식",
     "language": "언어",

@@ -42,6 +42,7 @@ class RestApi:
         msg = p + "/channels/{channel_id}/messages/{message_id}"
         return [
             web.get(p + "/users/@me", self.get_me),
+            web.get(p + "/users/@me/guilds", self.my_guilds),
             web.post(p + "/users/@me/channels", self.create_dm),
             web.get(p + "/users/{user_id}", self.get_user),
             web.get(p + "/oauth2/applications/@me", self.application_info),
@@ -85,6 +86,22 @@ class RestApi:
         return json_response(
             {**user, "verified": True, "mfa_enabled": False, "locale": "en-US", "email": None}
         )
+
+    async def my_guilds(self, request: web.Request) -> web.Response:
+        """The bot's guilds (partial guild objects); ``after`` pages past the one guild."""
+        after = int(request.query.get("after", "0") or 0)
+        fake = self.fake
+        guilds = [
+            {
+                "id": str(fake.guild_id),
+                "name": fake.guild_name,
+                "icon": None,
+                "owner": False,
+                "permissions": "0",
+                "features": [],
+            }
+        ]
+        return json_response([g for g in guilds if int(g["id"]) > after])
 
     async def get_user(self, request: web.Request) -> web.Response:
         user = self.fake.users.get(_int(request, "user_id"))
