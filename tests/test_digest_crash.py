@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -64,6 +65,23 @@ class CrashingSender:
         await self.inner.report(guild_id, text)
 
 
+async def crash_run(env: BotEnv, sender: DigestSender, day: dt.date) -> None:
+    """Run a digest until the sender dies, then wait for the run's other workers to hit the dead sender.
+
+    In a real crash every task dies at once; here the channel workers that were mid-request finish their
+    request first and then die at the next call, so nothing of the run outlives this function.
+    """
+    with pytest.raises(Crash):
+        await post_digest(env.db, sender, env.fake.guild_id, day, clock=env.clock)
+    workers = [
+        t
+        for t in asyncio.all_tasks()
+        if not t.done() and getattr(t.get_coro(), "__name__", "") in ("channel_worker", "deliver_dms")
+    ]
+    if workers:
+        await asyncio.wait(workers, timeout=10)
+
+
 @pytest.mark.parametrize("after_send", [False, True], ids=["before-send", "after-send-before-record"])
 @pytest.mark.parametrize("at", [1, 4])
 async def test_crash_then_restart_posts_everything_exactly_once(
@@ -73,8 +91,7 @@ async def test_crash_then_restart_posts_everything_exactly_once(
     env.clock.now = dt.datetime(2024, 7, 11, 8, 30, tzinfo=dt.UTC)  # before the slot: no catch-up yet
     async with run_bot(env.make_bot) as handle:
         crashing = CrashingSender(DiscordSender(handle.bot), at=at, after_send=after_send)
-        with pytest.raises(Crash):
-            await post_digest(env.db, crashing, env.fake.guild_id, DAY, clock=env.clock)
+        await crash_run(env, crashing, DAY)
         await handle.drain()
         # restarting at once: the dead sender's claim is still fresh, so nobody resends it yet
         early = await post_digest(env.db, DiscordSender(handle.bot), env.fake.guild_id, DAY, clock=env.clock)
