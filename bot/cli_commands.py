@@ -172,9 +172,12 @@ async def cmd_run(args: argparse.Namespace) -> int:
     from bot.runner import run_bot
     from bot.settings import load_settings
 
+    from bot.logs import setup_logging
+
     settings = load_settings()
     if getattr(args, "db", None):
         settings.db = args.db
+    setup_logging(verbose=args.verbose, json_lines=settings.log_json)
     return await run_bot(settings, sync=args.sync)
 
 

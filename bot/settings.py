@@ -169,3 +169,20 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment, `.env` and explicit overrides."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def settings_markdown() -> str:
+    """The configuration table for the README, generated from this class (a test keeps them equal)."""
+    rows = ["| Variable | Default | What it does |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias if isinstance(field.validation_alias, str) else name.upper()
+        default = field.default
+        if isinstance(default, dt.time):
+            shown = default.strftime("%H:%M")
+        elif default is None:
+            shown = ""
+        else:
+            shown = str(default)
+        shown = f"`{shown}`" if shown else "—"
+        rows.append(f"| `{alias}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows)
