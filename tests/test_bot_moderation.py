@@ -37,6 +37,18 @@ async def test_moderator_commands_refuse_members(
     assert await env.db.fetchval("SELECT count(*) FROM posts") == 0
 
 
+@pytest.mark.parametrize(("command", "options"), MODERATOR_CALLS, ids=[c for c, _ in MODERATOR_CALLS])
+@pytest.mark.parametrize("user", ["moderator", "admin"])
+async def test_moderator_commands_allowed_for_role_and_manage_server(
+    env: BotEnv, run_bot: Any, command: str, options: dict[str, Any], user: str
+) -> None:
+    await env.ingest_sample()
+    async with run_bot(env.make_bot):
+        rec = await env.fake.slash(command, options, user=user)
+        assert "Only moderators" not in rec.text
+        assert rec.callback_type in (4, 5, 9)
+
+
 async def test_digest_import_refused_for_members(env: BotEnv, run_bot: Any) -> None:
     async with run_bot(env.make_bot):
         rec = await env.fake.slash(
