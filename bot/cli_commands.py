@@ -169,10 +169,9 @@ async def cmd_stats(args: argparse.Namespace) -> int:
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
+    from bot.logs import setup_logging
     from bot.runner import run_bot
     from bot.settings import load_settings
-
-    from bot.logs import setup_logging
 
     settings = load_settings()
     if getattr(args, "db", None):
