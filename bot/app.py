@@ -80,6 +80,7 @@ class PaperBot(commands.Bot):
             await self.load_extension(name)
         if self.services.scheduler is not None and not self.services.scheduler.running:
             self.services.scheduler.start()
+        self.embed_later()  # backfill whatever the CLI or an older version left unembedded
         guild_id = self.settings.dev_guild_id
         if guild_id:
             guild = discord.Object(id=guild_id)
@@ -109,6 +110,13 @@ class PaperBot(commands.Bot):
     @staticmethod
     def is_expected_error(error: BaseException) -> bool:
         return is_expected(error)
+
+    def embed_later(self, paper_ids: list[int] | None = None) -> None:
+        """Compute embeddings for new or changed papers in the background (all stale ones when None)."""
+        retriever = self.services.extras.get("retriever")
+        if retriever is None or retriever.embedder is None or paper_ids == []:
+            return
+        self.spawn(retriever.update(paper_ids=paper_ids), name="embeddings-update")
 
     def record_error(self, error: BaseException | None) -> None:
         if error is not None:

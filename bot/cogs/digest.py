@@ -111,6 +111,7 @@ class Digest(commands.Cog):
             raise UserFacingError(t("import.too_big", interaction.locale, limit=MAX_UPLOAD // 1024))
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await ingest_upload(self.bot.db, await file.read(), file.filename)
+        self.bot.embed_later(sorted(report.paper_ids))
         if not report.ok:
             lines = [t("import.rejected", interaction.locale, name=file.filename)]
             lines += [f"- {issue}" for issue in report.errors[:15]]

@@ -47,6 +47,7 @@ class DigestRunner:
         if not folders:
             return None
         report = await ingest_paths(self.bot.db, folders)
+        self.bot.embed_later(sorted(report.paper_ids))
         fresh = [e for e in report.errors if (e.path, e.message) not in self._reported]
         self._reported.update((e.path, e.message) for e in fresh)
         if fresh:

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from bot.services.commentary import add_commentary
+from bot.services.ingest import ingest_paths
+from bot.services.retrieval import Retriever
+from bot.store.db import Database
+from bot.store.vectors import VectorIndex
+from tests.notes import DIGEST, NOTE_4DIM, write
+
+
+class HashEmbedder:
+    """Bag-of-words vectors by hashing (deterministic, no model): enough to test the plumbing."""
+
+    name = "hash-64"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        rows = np.zeros((len(texts), self.dim), np.float32)
+        for i, text in enumerate(texts):
+            for word in text.casefold().split():
+                rows[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0  # noqa: S324
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return rows / np.where(norms == 0, 1, norms)
+
+
+async def _seed(db: Database, root: Path) -> None:
+    write(root, "n/240711 4dim.md", NOTE_4DIM)
+    write(root, "n/d.txt", DIGEST)
+    assert (await ingest_paths(db, [root / "n"])).ok
+
+
+async def test_backfill_is_incremental_and_persisted(db: Database, tmp_path: Path) -> None:
+    await _seed(db, tmp_path)
+    retriever = await Retriever.build(db, HashEmbedder())
+    assert retriever.mode == "hybrid"
+    assert await retriever.update() == 2
+    assert await retriever.update() == 0, "nothing changed"
+    paper_id = int(await db.fetchval("SELECT id FROM papers WHERE arxiv_id = '2407.07860'"))
+    await add_commentary(db, paper_id, "A second opinion about camera control.", author="m", author_id=1)
+    assert await retriever.update() == 1
+    chunks = int(await db.fetchval("SELECT count(*) FROM chunks WHERE paper_id = ?", (paper_id,)))
+    assert chunks >= 4
+    loaded = await VectorIndex.load(db, "hash-64", 64)
+    query = (await HashEmbedder().embed(["second opinion camera control"]))[0]
+    assert loaded.search(query, 2) == retriever.index.search(query, 2)  # type: ignore[union-attr]
+    assert loaded.search(query, 1)[0][0] == paper_id
+
+
+async def test_hybrid_search_fuses_and_respects_filters(db: Database, tmp_path: Path) -> None:
+    await _seed(db, tmp_path)
+    retriever = await Retriever.build(db, HashEmbedder())
+    await retriever.update()
+    hits = await retriever.search("how does 4DiM use video data")
+    assert hits[0].arxiv_id == "2407.07860"
+    assert hits[0].snippet
+    tiny = await retriever.search("video", tag="llm")
+    assert [h.title for h in tiny] == ["A Tiny Language Model Study"] or tiny == []
+    assert all("llm" in h.tags for h in tiny)
+    ranked = await retriever.rank("camera pose video", limit=5)
+    assert ranked == sorted(ranked, key=lambda kv: -kv[1])
+
+
+async def test_without_embedder_search_is_bm25(db: Database, tmp_path: Path) -> None:
+    await _seed(db, tmp_path)
+    retriever = await Retriever.build(db, None)
+    assert retriever.mode == "bm25"
+    assert await retriever.update() == 0
+    assert (await retriever.search("PaliGemma")) == []
+    assert (await retriever.search("4DiM"))[0].arxiv_id == "2407.07860"
