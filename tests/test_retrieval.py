@@ -27,7 +27,7 @@ class HashEmbedder:
         rows = np.zeros((len(texts), self.dim), np.float32)
         for i, text in enumerate(texts):
             for word in text.casefold().split():
-                rows[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0  # noqa: S324
+                rows[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         return rows / np.where(norms == 0, 1, norms)
 
