@@ -119,6 +119,10 @@ async def counts(db: Database) -> dict[str, int]:
         "tags": "tags",
         "entries": "entries",
         "sources": "sources",
+        "posts": "posts",
+        "subscriptions": "subscriptions",
+        "reactions": "reactions",
+        "embedded_papers": "embedded",
     }
     result: dict[str, int] = {}
     for name, table in tables.items():
