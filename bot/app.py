@@ -46,10 +46,12 @@ class Services:
 
 
 def intents() -> discord.Intents:
-    """Only what paperbot needs: guilds and reactions (no message content, no members list)."""
+    """Only what paperbot needs: guilds, reactions, and guild messages to see its own posts land
+    (no message content, no members list: nothing privileged)."""
     wanted = discord.Intents.none()
     wanted.guilds = True
     wanted.guild_reactions = True
+    wanted.guild_messages = True
     wanted.dm_messages = False
     return wanted
 

@@ -576,3 +576,15 @@ async def test_second_bot_instance_handles_old_button(fake_discord: FakeDiscord,
         assert click.text == "moderator voted for 42"
     identifies = [f for f in fake_discord.gateway_log if f.direction == "in" and f.op == 2]
     assert len(identifies) == 2
+
+
+async def test_enforce_nonce_returns_the_first_message(fake_discord: FakeDiscord, run_bot: Any) -> None:
+    """Discord's idempotent send: a resend with the same nonce does not post twice."""
+    client = discord.Client(intents=discord.Intents.none())
+    async with run_bot(client):
+        channel = client.get_partial_messageable(fake_discord.channel_id("papers"))
+        first = await channel.send("hello", nonce="pb-same")
+        again = await channel.send("hello", nonce="pb-same")
+        other = await channel.send("hello", nonce="pb-other")
+    assert first.id == again.id != other.id
+    assert len(fake_discord.messages_in("papers")) == 2

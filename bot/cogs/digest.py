@@ -95,6 +95,11 @@ class Digest(commands.Cog):
                     scheduler.remove_job(job_id)
 
     @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if self.bot.user is not None and message.author.id == self.bot.user.id:
+            self.runner.sender.message_seen(message)
+
+    @commands.Cog.listener()
     async def on_ready(self) -> None:
         if not self._caught_up:
             self._caught_up = True

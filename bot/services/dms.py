@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from bot.domain.models import Paper
 from bot.domain.tags import tag_key
 from bot.services.clock import Clock, utc_now
-from bot.store.db import Database
+from bot.store.db import Database, in_chunks
 
 if TYPE_CHECKING:
     from bot.services.digest_plan import DigestPlan
@@ -42,13 +42,13 @@ async def recipients(db: Database, guild_id: int, plan: DigestPlan) -> dict[int,
     mutes: dict[int, set[str]] = {}
     for row in rows:
         (follows if row["kind"] == "follow" else mutes).setdefault(row["user_id"], set()).add(row["tag_key"])
+    entry_keys = [(entry.paper_id, {tag_key(t) for t in entry.tags}) for entry in plan.entries]
     wanted: dict[int, list[int]] = {}
     for user_id, followed in follows.items():
         muted = mutes.get(user_id, set())
-        for entry in plan.entries:
-            keys = {tag_key(t) for t in entry.tags}
+        for paper_id, keys in entry_keys:
             if keys & followed and not keys & muted:
-                wanted.setdefault(user_id, []).append(entry.paper_id)
+                wanted.setdefault(user_id, []).append(paper_id)
     return wanted
 
 
@@ -56,16 +56,24 @@ def dm_nonce(user_id: int, guild_id: int, day: dt.date) -> str:
     return "dm" + hashlib.blake2b(f"{user_id}:{guild_id}:{day}".encode(), digest_size=11).hexdigest()
 
 
-async def _claim(db: Database, user_id: int, guild_id: int, day: dt.date, now: str) -> bool:
-    """True when this run should send the member's DM (none sent, refused or in progress before)."""
+async def _claim_all(db: Database, user_ids: list[int], guild_id: int, day: dt.date, now: str) -> set[int]:
+    """The members this run should DM (none sent, refused or in progress before), claimed in one transaction.
+
+    One transaction, not one per member: hundreds of small ones would hold the write lock while the channel
+    workers wait to record their first posts.
+    """
+    claimed: set[int] = set()
     async with db.transaction() as conn:
-        cur = await conn.execute(
-            "INSERT INTO dm_deliveries (user_id, guild_id, digest_date, state, updated_at) VALUES (?,?,?,?,?) "
-            "ON CONFLICT DO UPDATE SET state = 'sending', updated_at = excluded.updated_at "
-            "WHERE dm_deliveries.state = 'failed'",
-            (user_id, guild_id, day.isoformat(), "sending", now),
-        )
-        return cur.rowcount > 0
+        for chunk in in_chunks(user_ids, 200):
+            rows = ",".join("(?,?,?,'sending',?)" for _ in chunk)
+            cur = await conn.execute(
+                f"INSERT INTO dm_deliveries (user_id, guild_id, digest_date, state, updated_at) VALUES {rows} "  # noqa: S608
+                "ON CONFLICT DO UPDATE SET state = 'sending', updated_at = excluded.updated_at "
+                "WHERE dm_deliveries.state = 'failed' RETURNING user_id",
+                [value for user_id in chunk for value in (user_id, guild_id, day.isoformat(), now)],
+            )
+            claimed.update(int(row[0]) for row in await cur.fetchall())
+    return claimed
 
 
 async def _finish(
@@ -103,12 +111,12 @@ async def deliver_dms(
     from bot.services.digest_run import DmRefused
 
     wanted = await recipients(db, guild_id, plan)
+    if not wanted:
+        return
     gate = asyncio.Semaphore(DM_CONCURRENCY)
 
     async def one(user_id: int, paper_ids: list[int]) -> None:
         now = clock().isoformat(timespec="seconds")
-        if not await _claim(db, user_id, guild_id, day, now):
-            return
         try:
             async with gate:
                 dm_channel = await sender.open_dm(user_id)
@@ -138,4 +146,5 @@ async def deliver_dms(
             report.dms_sent += 1
             await _finish(db, user_id, guild_id, day, "sent", now, message_id=message_id)
 
-    await asyncio.gather(*(one(user_id, paper_ids) for user_id, paper_ids in wanted.items()))
+    claimed = await _claim_all(db, list(wanted), guild_id, day, clock().isoformat(timespec="seconds"))
+    await asyncio.gather(*(one(user_id, wanted[user_id]) for user_id in wanted if user_id in claimed))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -60,6 +61,8 @@ class DiscordSender:
 
     def __init__(self, bot: PaperBot) -> None:
         self.bot = bot
+        self._landing: dict[str, asyncio.Future[int]] = {}
+        self._finishing: set[asyncio.Task[discord.Message]] = set()
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.bot.get_channel(channel_id)
@@ -75,14 +78,36 @@ class DiscordSender:
     async def send_post(
         self, post: OutboxPost, paper: Paper, *, language: str, thread: bool
     ) -> tuple[int, int | None]:
+        """Send with the post's nonce; the id is known as soon as the post lands (see :meth:`message_seen`).
+
+        When a post uses up a channel's rate-limit bucket, discord.py returns from ``send()`` only after the
+        bucket resets (up to 5 s later). The gateway's MESSAGE_CREATE carries our nonce at once, so the id,
+        and the DMs that link to it, need not wait; the ``send()`` itself still finishes in the background.
+        """
         channel = await self._channel(post.channel_id)
         embeds = render_paper_embeds(paper, language=language, digest_date=post.digest_date)
-        try:
-            message = await channel.send(
+        landed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._landing[post.nonce] = landed
+        sending = asyncio.create_task(
+            channel.send(
                 embeds=embeds, view=paper_view(paper.id), nonce=post.nonce, allowed_mentions=no_mentions()
-            )
+            ),
+            name=f"paperbot-post-{post.id}",
+        )
+        try:
+            either: set[asyncio.Future[Any]] = {sending, landed}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if thread or not landed.done():
+                message = await sending
+                message_id = message.id
+            else:
+                message_id = landed.result()
+                self._finishing.add(sending)
+                sending.add_done_callback(self._sent_in_background)
         except (discord.NotFound, discord.Forbidden) as exc:
             raise ChannelUnavailable(exc.text or str(exc)) from exc
+        finally:
+            self._landing.pop(post.nonce, None)
         thread_id = None
         if thread and isinstance(channel, discord.TextChannel):
             try:
@@ -92,7 +117,18 @@ class DiscordSender:
                 thread_id = created.id
             except discord.HTTPException as exc:
                 log.warning("could not open a thread on %s: %s", message.id, exc)
-        return message.id, thread_id
+        return message_id, thread_id
+
+    def message_seen(self, message: discord.Message) -> None:
+        """A MESSAGE_CREATE of the bot's own: resolve the post waiting on its nonce."""
+        waiting = self._landing.get(str(message.nonce)) if message.nonce is not None else None
+        if waiting is not None and not waiting.done():
+            waiting.set_result(message.id)
+
+    def _sent_in_background(self, task: asyncio.Task[discord.Message]) -> None:
+        self._finishing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("a post that already landed reported an error: %s", task.exception())
 
     async def find_post(self, channel_id: int, paper_id: int, day: dt.date) -> int | None:
         channel = await self._channel(channel_id)

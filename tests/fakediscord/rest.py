@@ -258,6 +258,18 @@ class RestApi:
                     }
                 },
             )
+        if body.get("enforce_nonce") and body.get("nonce") is not None:
+            # Discord: the same author, channel and nonce within a few minutes returns the first message
+            earlier = next(
+                (
+                    m
+                    for m in reversed(self.fake.messages.get(channel_id, []))
+                    if m.get("nonce") == body["nonce"] and int(m["author"]["id"]) == self.fake.bot_user_id
+                ),
+                None,
+            )
+            if earlier is not None:
+                return json_response(earlier)
         message = self.fake.create_message(channel_id, self.fake.bot_user_id, body, record.files)
         self.fake.dispatch_nowait("MESSAGE_CREATE", message)
         return json_response(message)
