@@ -89,23 +89,22 @@ async def cmd_export(args: argparse.Namespace) -> int:
 
 
 async def cmd_doctor(args: argparse.Namespace) -> int:
-    from bot.services.doctor import run_checks
+    from pydantic import ValidationError
+
+    from bot.services.doctor import exit_status, format_results, run_checks, settings_error
 
     overrides = {"db": args.db} if getattr(args, "db", None) else {}
     try:
         settings = load_settings(**overrides)
-    except ValueError as exc:
-        return fail(f"settings are invalid: {exc}")
-    results = await run_checks(settings, discord_http=not args.offline)
+    except ValidationError as exc:
+        results = [settings_error(exc)]
+    else:
+        results = await run_checks(settings, discord_http=not args.offline)
     if args.json:
         print_json([r.__dict__ for r in results])
     else:
-        for r in results:
-            mark = "SKIP" if r.skipped else ("ok  " if r.ok else "FAIL")
-            print(f"[{mark}] {r.name}: {r.detail}")
-            if not r.ok and r.fix:
-                print(f"       fix: {r.fix}")
-    return 0 if all(r.ok or r.skipped for r in results) else 1
+        print(format_results(results))
+    return exit_status(results)
 
 
 async def cmd_health(args: argparse.Namespace) -> int:

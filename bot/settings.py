@@ -17,7 +17,11 @@ class Settings(BaseSettings):
     """Every setting paperbot reads. Names are a contract: see ARCHITECTURE.md."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,  # `DISCORD_TOKEN=` in .env means unset, not an empty token
     )
 
     discord_token: SecretStr | None = Field(
@@ -139,10 +143,15 @@ class Settings(BaseSettings):
         validation_alias="PAPERBOT_BACKUP_KEEP",
         description="How many daily backups to keep.",
     )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        validation_alias="PAPERBOT_METRICS_HOST",
+        description="Address the metrics endpoint binds to (0.0.0.0 inside a container).",
+    )
     metrics_port: int | None = Field(
         default=None,
         validation_alias="PAPERBOT_METRICS_PORT",
-        description="Serve Prometheus metrics on 127.0.0.1:PORT/metrics; unset disables it.",
+        description="Serve Prometheus metrics on PAPERBOT_METRICS_HOST:PORT/metrics; unset disables it.",
     )
     log_json: bool = Field(
         default=False, validation_alias="PAPERBOT_LOG_JSON", description="Write logs as JSON lines."

@@ -139,3 +139,14 @@ async def test_ask_json_with_an_openai_compatible_endpoint(
             "link": "https://arxiv.org/abs/2407.07860",
         }
     ]
+
+
+def test_export_and_doctor_commands(vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "ops.db")
+    run(capsys, "--db", db, "ingest", str(vault))
+    code, out, _ = run(capsys, "--db", db, "export", str(tmp_path / "out"))
+    assert code == 0 and "2 notes" in out
+    assert len(list((tmp_path / "out").rglob("*.md"))) == 2
+    code, out, _ = run(capsys, "--db", db, "doctor", "--offline")
+    assert "database" in out and "DISCORD_TOKEN" in out  # no token set: the check says how to fix it
+    assert code == 1

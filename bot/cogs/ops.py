@@ -129,8 +129,8 @@ class Ops(commands.Cog):
         app.router.add_get("/metrics", metrics)
         self._metrics = web.AppRunner(app)
         await self._metrics.setup()
-        await web.TCPSite(self._metrics, "127.0.0.1", port).start()
-        log.info("metrics on http://127.0.0.1:%d/metrics", port)
+        await web.TCPSite(self._metrics, self.bot.settings.metrics_host, port).start()
+        log.info("metrics on http://%s:%d/metrics", self.bot.settings.metrics_host, port)
 
     @app_commands.command(name=_("status"), description=_("How paperbot is doing (moderators)"))
     @app_commands.default_permissions(manage_guild=True)
