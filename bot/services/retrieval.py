@@ -29,8 +29,7 @@ class Retriever:
     embedder: Embedder | None = None
     index: VectorIndex | None = None
     candidates: int = 50
-    rrf_k: float = 60.0
-    weights: tuple[float, float] = (1.0, 1.0)  # BM25, embeddings
+    dense_weight: float = 0.4  # measured on bench/retrieval_questions.json (bench/retrieval_eval.py)
     _failed: bool = field(default=False, repr=False)
 
     @property
@@ -84,15 +83,24 @@ class Retriever:
         until: dt.date | None = None,
         limit: int = 10,
     ) -> list[tuple[int, float]]:
-        """(paper id, fused score) best first."""
-        lexical = await search(self.db, query, tag=tag, since=since, until=until, limit=self.candidates)
-        ranked: dict[int, float] = {}
-        for rank, hit in enumerate(lexical):
-            ranked[hit.id] = self.weights[0] / (self.rrf_k + rank + 1)
+        """(paper id, fused score) best first.
+
+        Scores are fused, not ranks: each list is min-max normalised over its candidates and mixed as
+        ``(1 - a) * bm25 + a * cosine`` with ``a = dense_weight``. On the vault's evaluation questions this
+        beat reciprocal-rank fusion, which let weak embedding matches push out exact keyword hits.
+        """
+        lexical = await search_ranked(
+            self.db, query, tag=tag, since=since, until=until, limit=self.candidates
+        )
         dense = await self._dense(query, tag=tag, since=since, until=until)
-        for rank, (paper_id, _cos) in enumerate(dense):
-            ranked[paper_id] = ranked.get(paper_id, 0.0) + self.weights[1] / (self.rrf_k + rank + 1)
-        return sorted(ranked.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        if not dense:
+            return lexical[:limit]
+        fused: dict[int, float] = {}
+        a = self.dense_weight
+        for weight, ranked in ((1.0 - a, lexical), (a, dense)):
+            for paper_id, value in _minmax(ranked):
+                fused[paper_id] = fused.get(paper_id, 0.0) + weight * value
+        return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
 
     async def _dense(
         self, query: str, *, tag: str | None, since: dt.date | None, until: dt.date | None
@@ -164,6 +172,22 @@ class Retriever:
         """Numbered passages (commentary first, then abstract) of the ``k`` best papers for a question."""
         ranked = await self.rank(question, tag=tag, limit=k)
         return await passages_for(self.db, [pid for pid, _ in ranked])
+
+
+async def search_ranked(
+    db: Database, query: str, *, tag: str | None, since: dt.date | None, until: dt.date | None, limit: int
+) -> list[tuple[int, float]]:
+    hits = await search(db, query, tag=tag, since=since, until=until, limit=limit)
+    return [(hit.id, hit.score) for hit in hits]
+
+
+def _minmax(ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    if not ranked:
+        return []
+    values = [v for _, v in ranked]
+    low, high = min(values), max(values)
+    span = high - low
+    return [(pid, (v - low) / span if span > 0 else 1.0) for pid, v in ranked]
 
 
 async def passages_for(db: Database, paper_ids: list[int]) -> list[Passage]:
