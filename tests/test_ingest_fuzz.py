@@ -25,7 +25,9 @@ async def _counts(db: Database) -> dict[str, int]:
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(document=documents, name=st.sampled_from(["d.txt", "240711 note.md", "x.md"]), as_bytes=st.booleans())
-async def test_fuzzed_uploads_store_all_or_nothing(db: Database, document: str, name: str, as_bytes: bool) -> None:
+async def test_fuzzed_uploads_store_all_or_nothing(
+    db: Database, document: str, name: str, as_bytes: bool
+) -> None:
     data = document.encode("utf-8") if not as_bytes else document.encode("utf-16")
     before = await _counts(db)
     report = await ingest_upload(db, data, name)

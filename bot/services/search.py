@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 
 from bot.domain.models import SearchHit
 from bot.domain.tags import tag_key
-from bot.domain.textfold import match_expression, query_terms
+from bot.domain.textfold import MAX_TERMS, any_of, query_terms
 from bot.store.db import Database
 from bot.store.papers import tags_for
 
 # bm25() weights in column order: title, authors, abstract, commentary, tags.
 FIELD_WEIGHTS = (6.0, 1.5, 1.0, 2.0, 3.0)
 SNIPPET_CHARS = 180
+# Scoring every match is fine below this many papers, so term frequencies are not even looked up.
+SMALL_INDEX = 20_000
+# Above this many matching papers (summed over terms), only papers with the rarest terms are ranked.
+POSTINGS_BUDGET = 10_000
 _SENTENCE = re.compile(r"(?<=[.!?。])\s+|\n+")
 
 
@@ -28,31 +33,17 @@ async def search(
     offset: int = 0,
 ) -> list[SearchHit]:
     """Best matches first. Never raises on user text; an empty query with a tag lists that tag's papers."""
-    expression = match_expression(query)
-    clauses: list[str] = []
-    params: list[object] = []
-    if tag and tag_key(tag):
-        clauses.append(
-            "EXISTS (SELECT 1 FROM paper_tags pt JOIN tags t ON t.id = pt.tag_id"
-            " WHERE pt.paper_id = p.id AND t.key = ?)"
-        )
-        params.append(tag_key(tag))
-    if since or until:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM entries e WHERE e.paper_id = p.id AND e.digest_date BETWEEN ? AND ?)"
-        )
-        params += [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()]
-    where = "".join(f" AND {c}" for c in clauses)
+    terms = query_terms(query)[:MAX_TERMS]
     page = (max(1, min(limit, 100)), max(0, offset))
-    if expression is not None:
-        weights = ", ".join(str(w) for w in FIELD_WEIGHTS)
-        sql = (
-            f"SELECT p.id, p.arxiv_id, p.title, p.first_seen, -bm25(paper_fts, {weights}) AS score "  # noqa: S608
-            f"FROM paper_fts JOIN papers p ON p.id = paper_fts.rowid WHERE paper_fts MATCH ?{where} "
-            "ORDER BY score DESC, p.id LIMIT ? OFFSET ?"
-        )
-        rows = await db.fetchall(sql, [expression, *params, *page])
-    elif clauses:
+    if terms:
+        where, params = _filters(tag, since, until, ranked=True)
+        expressions = await _expressions(db, terms)
+        rows = await _ranked(db, expressions, where, params, page)
+        if len(expressions) > 1 and len(rows) < page[0]:
+            # The rare terms ran out of papers: let papers with only common terms fill the page.
+            rows = await _ranked(db, [any_of(terms)], where, params, page)
+    elif tag or since or until:
+        where, params = _filters(tag, since, until, ranked=False)
         sql = (
             "SELECT p.id, p.arxiv_id, p.title, p.first_seen, 0.0 AS score FROM papers p "  # noqa: S608
             f"WHERE 1{where} ORDER BY p.first_seen DESC, p.id DESC LIMIT ? OFFSET ?"
@@ -75,6 +66,74 @@ async def search(
         )
         for r in rows
     ]
+
+
+def _filters(
+    tag: str | None, since: dt.date | None, until: dt.date | None, *, ranked: bool
+) -> tuple[str, list[object]]:
+    """SQL conditions (each starting with AND) on the paper, with their parameters.
+
+    For ranked full-text matches each is an IN over a subquery run once (unary + keeps it out of FTS5,
+    which would re-run the MATCH per listed id); for listing ``papers p`` newest first, a correlated
+    EXISTS, so the scan can stop at the LIMIT.
+    """
+    wanted: list[tuple[str, str]] = []
+    params: list[object] = []
+    if tag and tag_key(tag):
+        wanted.append(("pt.paper_id", "paper_tags pt JOIN tags t ON t.id = pt.tag_id WHERE t.key = ?"))
+        params.append(tag_key(tag))
+    if since or until:
+        wanted.append(("e.paper_id", "entries e WHERE e.digest_date BETWEEN ? AND ?"))
+        params += [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()]
+    if ranked:
+        clauses = [f"+paper_fts.rowid IN (SELECT {paper} FROM {source})" for paper, source in wanted]  # noqa: S608
+    else:
+        clauses = [f"EXISTS (SELECT 1 FROM {source} AND {paper} = p.id)" for paper, source in wanted]  # noqa: S608
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+async def _expressions(db: Database, terms: list[str]) -> list[str]:
+    """MATCH expressions whose matches together are the papers to rank.
+
+    Normally one OR of all terms. When the terms occur in more than ``POSTINGS_BUDGET`` papers in all,
+    scoring every match is too slow, so only papers with one of the rarest terms are ranked, in two
+    queries (with and without the common terms). BM25 sums per term, so their scores equal the OR's.
+    """
+    everything = [any_of(terms)]
+    if len(terms) < 2 or int(await db.fetchval("SELECT coalesce(max(id), 0) FROM papers")) < SMALL_INDEX:
+        return everything
+    marks = ",".join("?" * len(terms))
+    rows = await db.fetchall(f"SELECT term, doc FROM temp.paper_fts_terms WHERE term IN ({marks})", terms)  # noqa: S608
+    papers_with = {str(r["term"]): int(r["doc"]) for r in rows}
+    rare: list[str] = []
+    total = 0
+    for term in sorted(terms, key=lambda t: papers_with.get(t, 0)):
+        if rare and total + papers_with.get(term, 0) > POSTINGS_BUDGET:
+            break
+        rare.append(term)
+        total += papers_with.get(term, 0)
+    common = [t for t in terms if t not in rare]
+    if not common:
+        return everything
+    return [f"({any_of(rare)}) AND ({any_of(common)})", f"({any_of(rare)}) NOT ({any_of(common)})"]
+
+
+async def _ranked(
+    db: Database, expressions: list[str], where: str, params: list[object], page: tuple[int, int]
+) -> list[sqlite3.Row]:
+    """One page of papers matching any of ``expressions``, best BM25 first; ranked before the join."""
+    weights = ", ".join(str(w) for w in FIELD_WEIGHTS)
+    branch = (
+        f"SELECT paper_fts.rowid AS id, -bm25(paper_fts, {weights}) AS score "  # noqa: S608
+        f"FROM paper_fts WHERE paper_fts MATCH ?{where}"
+    )
+    sql = (
+        "SELECT p.id, p.arxiv_id, p.title, p.first_seen, r.score FROM ("  # noqa: S608
+        f"{' UNION ALL '.join([branch] * len(expressions))} ORDER BY score DESC, id LIMIT ? OFFSET ?"
+        ") r JOIN papers p ON p.id = r.id ORDER BY r.score DESC, p.id"
+    )
+    bound = [value for expression in expressions for value in (expression, *params)]
+    return await db.fetchall(sql, [*bound, *page])
 
 
 async def _snippets(db: Database, ids: list[int], query: str) -> dict[int, str]:

@@ -31,7 +31,7 @@ class Database:
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
-        """Open (creating folders as needed), set pragmas, register functions and migrate."""
+        """Open (creating folders as needed), set pragmas, register functions and views, and migrate."""
         target = str(path)
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +44,10 @@ class Database:
         await conn.create_function("pb_fold", 1, fold, deterministic=True)
         db = cls(conn, target)
         await conn.create_function("pb_fts_live", 0, lambda: int(db.fts_live))
+        # Papers per search term, for search to tell rare terms from common ones (per connection).
+        await conn.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.paper_fts_terms USING fts5vocab(main, 'paper_fts', 'row')"
+        )
         if migrate:
             try:
                 await db.migrate()
