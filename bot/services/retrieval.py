@@ -12,7 +12,7 @@ from bot.domain.tags import tag_key
 from bot.domain.textfold import query_terms
 from bot.services.answer_types import Passage
 from bot.services.embedders import Embedder, EmbedderError, chunk_note
-from bot.services.search import best_snippet, search
+from bot.services.search import best_snippet, search, search_ranked
 from bot.store.db import Database
 from bot.store.papers import get_papers, tags_for
 from bot.store.vectors import VectorIndex, stale_papers, store_vectors
@@ -172,13 +172,6 @@ class Retriever:
         """Numbered passages (commentary first, then abstract) of the ``k`` best papers for a question."""
         ranked = await self.rank(question, tag=tag, limit=k)
         return await passages_for(self.db, [pid for pid, _ in ranked])
-
-
-async def search_ranked(
-    db: Database, query: str, *, tag: str | None, since: dt.date | None, until: dt.date | None, limit: int
-) -> list[tuple[int, float]]:
-    hits = await search(db, query, tag=tag, since=since, until=until, limit=limit)
-    return [(hit.id, hit.score) for hit in hits]
 
 
 def _minmax(ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:

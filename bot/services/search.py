@@ -36,12 +36,7 @@ async def search(
     terms = query_terms(query)[:MAX_TERMS]
     page = (max(1, min(limit, 100)), max(0, offset))
     if terms:
-        where, params = _filters(tag, since, until, ranked=True)
-        expressions = await _expressions(db, terms)
-        rows = await _ranked(db, expressions, where, params, page)
-        if len(expressions) > 1 and len(rows) < page[0]:
-            # The rare terms ran out of papers: let papers with only common terms fill the page.
-            rows = await _ranked(db, [any_of(terms)], where, params, page)
+        rows = await _ranked_rows(db, terms, tag, since, until, page)
     elif tag or since or until:
         where, params = _filters(tag, since, until, ranked=False)
         sql = (
@@ -66,6 +61,40 @@ async def search(
         )
         for r in rows
     ]
+
+
+async def search_ranked(
+    db: Database,
+    query: str,
+    *,
+    tag: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    limit: int = 50,
+) -> list[tuple[int, float]]:
+    """(paper id, BM25 score) best first, without snippets or tags: the first stage of hybrid retrieval."""
+    terms = query_terms(query)[:MAX_TERMS]
+    if not terms:
+        return []
+    rows = await _ranked_rows(db, terms, tag, since, until, (max(1, min(limit, 100)), 0))
+    return [(int(r["id"]), float(r["score"])) for r in rows]
+
+
+async def _ranked_rows(
+    db: Database,
+    terms: list[str],
+    tag: str | None,
+    since: dt.date | None,
+    until: dt.date | None,
+    page: tuple[int, int],
+) -> list[sqlite3.Row]:
+    where, params = _filters(tag, since, until, ranked=True)
+    expressions = await _expressions(db, terms)
+    rows = await _ranked(db, expressions, where, params, page)
+    if len(expressions) > 1 and len(rows) < page[0]:
+        # The rare terms ran out of papers: let papers with only common terms fill the page.
+        rows = await _ranked(db, [any_of(terms)], where, params, page)
+    return rows
 
 
 def _filters(
