@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.domain.models import Entry, ParsedFile, ParseIssue
+from bot.domain.models import ParsedFile, ParseIssue
 from bot.domain.sources import iter_source_files, parse_bytes
 from bot.services.ingest_write import write_parsed
 from bot.store.db import Database, in_chunks
@@ -151,7 +151,3 @@ async def _write_batch(db: Database, batch: list[tuple[ParsedFile, str, str]], r
     report.paper_ids.update(result.paper_ids)
     for parsed, _key, _digest in batch:
         report.digest_dates.update(e.note_date for e in parsed.entries if e.note_date is not None)
-
-
-def entry_date(entry: Entry, parsed: ParsedFile) -> dt.date | None:
-    return entry.note_date or parsed.digest_date

@@ -112,16 +112,3 @@ async def record_failed(db: Database, post_id: int, error: str, *, retry: bool) 
         "UPDATE posts SET state = ?, error = ?, claimed_at = NULL WHERE id = ?",
         ("pending" if retry else "failed", error[:500], post_id),
     )
-
-
-async def sent_links(db: Database, guild_id: int, day: dt.date) -> dict[int, tuple[int, int]]:
-    """paper id → (channel id, message id) of its first sent post that day."""
-    rows = await db.fetchall(
-        "SELECT paper_id, channel_id, message_id FROM posts WHERE guild_id = ? AND digest_date = ? "
-        "AND state = 'sent' ORDER BY id",
-        (guild_id, day.isoformat()),
-    )
-    links: dict[int, tuple[int, int]] = {}
-    for r in rows:
-        links.setdefault(int(r["paper_id"]), (int(r["channel_id"]), int(r["message_id"])))
-    return links

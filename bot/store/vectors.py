@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -132,6 +132,3 @@ async def store_vectors(db: Database, model: str, items: list[tuple[int, str, li
                 "ON CONFLICT(paper_id, model) DO UPDATE SET content_hash = excluded.content_hash",
                 (paper_id, model, content_hash),
             )
-
-
-Progress = Callable[[int, int], None]

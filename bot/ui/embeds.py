@@ -108,10 +108,6 @@ def render_hits_embed(
     return embed
 
 
-def embed_size(embed: discord.Embed) -> int:
-    return len(embed)
-
-
 def within_limits(embeds: list[discord.Embed]) -> bool:
     """True when a message with these embeds is acceptable to Discord."""
     return len(embeds) <= limits.EMBEDS_PER_MESSAGE and sum(len(e) for e in embeds) <= limits.EMBED_TOTAL
