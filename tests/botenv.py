@@ -52,8 +52,9 @@ class BotEnv:
 
     def make_bot(self) -> PaperBot:
         scheduler = AsyncIOScheduler(timezone=self.settings.tz) if self.scheduled else None
-        answerer = Answerer(self.db, Retriever(self.db), self.llm)
-        extras = {"answerer": answerer, **self.extras}
+        retriever = Retriever(self.db)
+        answerer = Answerer(self.db, retriever, self.llm)
+        extras = {"answerer": answerer, "retriever": retriever, **self.extras}
         return PaperBot(
             Services(self.settings, self.db, clock=self.clock, scheduler=scheduler, extras=extras)
         )

@@ -43,7 +43,11 @@ class Papers(commands.Cog):
         self, interaction: Interaction, query: str, tag: str | None = None, since: str | None = None
     ) -> None:
         day = parse_day(since, interaction.locale)
-        hits = await search(self.bot.db, query, tag=tag, since=day, limit=MAX_RESULTS)
+        retriever = self.bot.services.extras.get("retriever")  # hybrid when embeddings are available
+        if retriever is not None:
+            hits = await retriever.search(query, tag=tag, since=day, limit=MAX_RESULTS)
+        else:
+            hits = await search(self.bot.db, query, tag=tag, since=day, limit=MAX_RESULTS)
         if not hits:
             suggestions = " ".join(f"`#{d}`" for _k, d, _n in await tag_counts(self.bot.db, limit=8)) or "—"
             await interaction.response.send_message(
