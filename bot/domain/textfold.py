@@ -15,6 +15,8 @@ from operator import add
 _HANGUL = "\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f"
 _HANGUL_RUN = re.compile(f"[{_HANGUL}]+")
 _HANGUL_SPLIT = re.compile(f"([{_HANGUL}]+)")
+# Where one sentence ends and the next begins (snippets, extractive answers, embedding chunks).
+SENTENCE_BREAK = re.compile(r"(?<=[.!?。])\s+|\n+")
 _WORD = re.compile(rf"[{_HANGUL}]+|[^\W_]+", re.UNICODE)
 
 # Words too common in questions to help ranking (English and Korean question words).

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
-from bot.domain.textfold import query_terms
+from bot.domain.textfold import SENTENCE_BREAK, query_terms
 from bot.services.answer_text import finish_answer, notice, passages_block
 from bot.services.answer_types import Answer, Lang, Passage, as_lang, question_language
 from bot.services.llm import LLM, LLM_ERRORS
@@ -21,7 +20,6 @@ from bot.store.db import Database
 log = logging.getLogger(__name__)
 OnText = Callable[[str], Awaitable[None]]
 LANGUAGE_NAMES = {"ko": "Korean", "en": "English"}
-_SENTENCE = re.compile(r"(?<=[.!?。])\s+|\n+")
 
 
 @dataclass
@@ -210,7 +208,7 @@ def extractive_answer(question: str, passages: list[Passage], language: str, mod
     terms = query_terms(question)
     scored: list[tuple[float, int, str, Passage]] = []
     for order, passage in enumerate(passages):
-        for position, sentence in enumerate(s.strip() for s in _SENTENCE.split(passage.text)):
+        for position, sentence in enumerate(s.strip() for s in SENTENCE_BREAK.split(passage.text)):
             if len(sentence) < 12:
                 continue
             folded = sentence.casefold()

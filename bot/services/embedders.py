@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from bot.domain.textfold import SENTENCE_BREAK
+
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
@@ -90,7 +92,6 @@ _WIKI_LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _EMPTY_PARENS = re.compile(r"\(\s*[,;]?\s*\)")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?。])\s+|\n+")
 _SPACES = re.compile(r"\s+")
 _HAS_WORD = re.compile(r"[^\W_]", re.UNICODE)
 
@@ -150,7 +151,7 @@ def _field_chunks(text: str, target: int, max_chars: int, min_chars: int) -> lis
     """Chunks of one field, packed per paragraph; a tiny paragraph ("흥미롭네요.") joins the previous chunk."""
     chunks: list[str] = []
     for paragraph in _PARAGRAPH_BREAK.split(_clean(text)):
-        sentences = [_SPACES.sub(" ", s).strip() for s in _SENTENCE_BREAK.split(paragraph)]
+        sentences = [_SPACES.sub(" ", s).strip() for s in SENTENCE_BREAK.split(paragraph)]
         for chunk in _pack([s for s in sentences if s], target, max_chars, min_chars):
             tiny = bool(chunks) and (len(chunk) < min_chars or len(chunks[-1]) < min_chars)
             if tiny and len(chunks[-1]) + 1 + len(chunk) <= max_chars:

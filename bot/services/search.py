@@ -8,7 +8,7 @@ import sqlite3
 
 from bot.domain.models import SearchHit
 from bot.domain.tags import tag_key
-from bot.domain.textfold import MAX_TERMS, any_of, query_terms
+from bot.domain.textfold import MAX_TERMS, SENTENCE_BREAK, any_of, query_terms
 from bot.store.db import Database
 from bot.store.papers import tags_for
 
@@ -19,7 +19,6 @@ SNIPPET_CHARS = 180
 SMALL_INDEX = 20_000
 # Above this many matching papers (summed over terms), only papers with the rarest terms are ranked.
 POSTINGS_BUDGET = 10_000
-_SENTENCE = re.compile(r"(?<=[.!?。])\s+|\n+")
 
 
 async def search(
@@ -182,7 +181,7 @@ def best_snippet(texts: list[str], terms: list[str], width: int = SNIPPET_CHARS)
     """The sentence with most query terms (curator's words preferred on ties), matches in bold."""
     best, best_hits = "", -1
     for text in texts:
-        for sentence in _SENTENCE.split(text):
+        for sentence in SENTENCE_BREAK.split(text):
             sentence = sentence.strip()
             if not sentence:
                 continue
