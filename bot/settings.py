@@ -69,6 +69,16 @@ class Settings(BaseSettings):
         validation_alias="PAPERBOT_EMBEDDINGS_MODEL",
         description="Embedding model name when PAPERBOT_EMBEDDINGS=openai.",
     )
+    embeddings_query_prefix: str = Field(
+        default="",
+        validation_alias="PAPERBOT_EMBEDDINGS_QUERY_PREFIX",
+        description="Put before each search query sent to the embedding model (nomic-embed-text: search_query:).",
+    )
+    embeddings_document_prefix: str = Field(
+        default="",
+        validation_alias="PAPERBOT_EMBEDDINGS_DOCUMENT_PREFIX",
+        description="Put before each note chunk sent to the embedding model (nomic-embed-text: search_document:).",
+    )
     db: Path = Field(default=DEFAULT_DB, validation_alias="PAPERBOT_DB", description="SQLite database path.")
     timezone: str = Field(
         default="UTC", validation_alias="PAPERBOT_TIMEZONE", description="IANA time zone for digests."

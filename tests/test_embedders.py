@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.features import choose_embedder
 from bot.services import embedders
 from bot.services.embedders import (
     Embedder,
@@ -25,6 +26,7 @@ from bot.services.embedders import (
     chunk_note,
     normalize_rows,
 )
+from bot.settings import Settings
 
 
 def _httpx() -> ModuleType:
@@ -186,6 +188,29 @@ async def test_openai_embedder_batches_and_normalises() -> None:
     np.testing.assert_allclose(np.linalg.norm(vectors[[0, 1, 3, 4, 6, 7]], axis=1), 1.0, rtol=1e-6)
 
 
+async def test_openai_embedder_puts_the_configured_prefixes_before_queries_and_documents() -> None:
+    endpoint = FakeEmbeddingsEndpoint()
+    embedder = build_embedder(
+        "openai",
+        client=_client(endpoint),
+        model="nomic-embed-text",
+        query_prefix="search_query:",
+        document_prefix="search_document: ",
+    )
+
+    await embedder.embed(["Fourier features", " "])
+    await embedder.embed(["how does 4DiM use video data"], query=True)
+
+    assert [body["input"] for body in endpoint.requests] == [
+        ["search_document: Fourier features"],
+        ["search_query: how does 4DiM use video data"],
+    ]
+    # Stored vectors are only comparable under the same document prefix: it is part of the name.
+    assert embedder.name == "openai:nomic-embed-text [search_document:]"
+    plain = OpenAIEmbedder(_client(FakeEmbeddingsEndpoint()), "nomic-embed-text")
+    assert plain.name == "openai:nomic-embed-text"
+
+
 async def test_openai_embedder_without_texts_makes_no_request() -> None:
     endpoint = FakeEmbeddingsEndpoint()
     embedder = OpenAIEmbedder(_client(endpoint), "m", dim=3)
@@ -250,3 +275,24 @@ async def test_offline_embedder_aligns_korean_and_english() -> None:
     assert not vectors[3].any()
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
     assert vectors[1] @ vectors[0] > vectors[1] @ vectors[2] + 0.2
+
+
+def test_settings_choose_the_embedder_and_its_prefixes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "token")
+    monkeypatch.setenv("PAPERBOT_EMBEDDINGS", "openai")
+    monkeypatch.setenv("PAPERBOT_EMBEDDINGS_MODEL", "nomic-embed-text")
+    monkeypatch.setenv("PAPERBOT_EMBEDDINGS_QUERY_PREFIX", "search_query:")
+    monkeypatch.setenv("PAPERBOT_EMBEDDINGS_DOCUMENT_PREFIX", "search_document:")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    chosen = choose_embedder(settings, _client(FakeEmbeddingsEndpoint()))
+
+    assert isinstance(chosen, OpenAIEmbedder)
+    assert (chosen.model, chosen.query_prefix, chosen.document_prefix) == (
+        "nomic-embed-text",
+        "search_query:",
+        "search_document:",
+    )
+    assert choose_embedder(settings, None) is None, "no endpoint configured: BM25 only"
+    monkeypatch.setenv("PAPERBOT_EMBEDDINGS", "none")
+    assert choose_embedder(Settings(_env_file=None), _client(FakeEmbeddingsEndpoint())) is None  # type: ignore[call-arg]

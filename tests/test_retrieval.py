@@ -21,9 +21,12 @@ class HashEmbedder:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.queries: list[str] = []
 
-    async def embed(self, texts: list[str]) -> np.ndarray:
+    async def embed(self, texts: list[str], *, query: bool = False) -> np.ndarray:
         self.calls += 1
+        if query:
+            self.queries += texts
         rows = np.zeros((len(texts), self.dim), np.float32)
         for i, text in enumerate(texts):
             for word in text.casefold().split():
@@ -57,10 +60,13 @@ async def test_backfill_is_incremental_and_persisted(db: Database, tmp_path: Pat
 
 async def test_hybrid_search_fuses_and_respects_filters(db: Database, tmp_path: Path) -> None:
     await _seed(db, tmp_path)
-    retriever = await Retriever.build(db, HashEmbedder())
+    embedder = HashEmbedder()
+    retriever = await Retriever.build(db, embedder)
     await retriever.update()
+    assert embedder.queries == [], "note chunks are embedded as documents"
     hits = await retriever.search("how does 4DiM use video data")
     assert hits[0].arxiv_id == "2407.07860"
+    assert embedder.queries == ["how does 4DiM use video data"], "the question is embedded as a query"
     assert hits[0].snippet
     tiny = await retriever.search("video", tag="llm")
     assert [h.title for h in tiny] == ["A Tiny Language Model Study"] or tiny == []

@@ -14,7 +14,9 @@ Backends:
   lazily, in a worker thread, so the bot starts and runs without it; using it without the package
   raises :class:`EmbedderUnavailable` with the install hint.
 * :class:`OpenAIEmbedder` - any OpenAI-compatible ``/embeddings`` endpoint through the official
-  client, in batches.
+  client, in batches. Models trained with instruction prefixes (``search_query:`` /
+  ``search_document:`` for nomic-embed-text, ``query:`` / ``passage:`` for e5) get them from
+  settings; a query is embedded with ``query=True``.
 
 Every backend returns L2-normalised float32 rows, so a dot product is the cosine similarity.
 """
@@ -58,12 +60,15 @@ class EmbedderUnavailable(EmbedderError):
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 rows of width ``dim``, in input order."""
+    """Turns texts into L2-normalised float32 rows of width ``dim``, in input order.
+
+    ``query=True`` marks search queries, for models that embed queries and documents differently.
+    """
 
     name: str
     dim: int
 
-    async def embed(self, texts: list[str]) -> Vectors: ...
+    async def embed(self, texts: list[str], *, query: bool = False) -> Vectors: ...
 
 
 def normalize_rows(matrix: npt.ArrayLike) -> Vectors:
@@ -243,7 +248,8 @@ class UseEmbedder:
             raise EmbedderError(f"{self.name} returned shape {vectors.shape} for {len(batch)} texts")
         return vectors
 
-    async def embed(self, texts: list[str]) -> Vectors:
+    async def embed(self, texts: list[str], *, query: bool = False) -> Vectors:
+        """Queries and documents share one space in this model, so ``query`` changes nothing."""
         kept = [i for i, t in enumerate(texts) if t.strip()]
         parts: list[Vectors] = []
         for start in range(0, len(kept), self.batch_size):
@@ -265,6 +271,8 @@ class OpenAIEmbedder:
 
     ``dim`` is the width the model returns: pass it when known (or pass ``dimensions`` for models
     that can shorten their output); otherwise it is 0 until the first response sets it.
+    ``query_prefix`` and ``document_prefix`` are put before each query or document text (with one
+    space between); a document prefix is part of :attr:`name`, so changing it re-embeds the notes.
     """
 
     def __init__(
@@ -275,6 +283,8 @@ class OpenAIEmbedder:
         batch_size: int = 64,
         dim: int | None = None,
         dimensions: int | None = None,
+        query_prefix: str = "",
+        document_prefix: str = "",
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
@@ -282,7 +292,9 @@ class OpenAIEmbedder:
             raise ValueError("an embedding model name is required")
         self.client = client
         self.model = model
-        self.name = f"openai:{model}"
+        self.query_prefix = query_prefix.strip()
+        self.document_prefix = document_prefix.strip()
+        self.name = f"openai:{model}" + (f" [{self.document_prefix}]" if self.document_prefix else "")
         self.batch_size = batch_size
         self.dimensions = dimensions
         self.dim = dimensions or dim or 0
@@ -307,11 +319,13 @@ class OpenAIEmbedder:
         self.dim = int(rows.shape[1])
         return rows
 
-    async def embed(self, texts: list[str]) -> Vectors:
+    async def embed(self, texts: list[str], *, query: bool = False) -> Vectors:
+        prefix = self.query_prefix if query else self.document_prefix
         kept = [i for i, t in enumerate(texts) if t.strip()]
+        inputs = [f"{prefix} {texts[i]}" if prefix else texts[i] for i in kept]
         parts = [
-            await self._request([texts[i] for i in kept[start : start + self.batch_size]])
-            for start in range(0, len(kept), self.batch_size)
+            await self._request(inputs[start : start + self.batch_size])
+            for start in range(0, len(inputs), self.batch_size)
         ]
         vectors = normalize_rows(np.concatenate(parts)) if parts else np.zeros((0, self.dim), np.float32)
         return _scatter(texts, self.dim, vectors, kept)
@@ -324,6 +338,8 @@ def build_embedder(
     model: str | None = None,
     batch_size: int | None = None,
     dim: int | None = None,
+    query_prefix: str = "",
+    document_prefix: str = "",
 ) -> Embedder:
     """An embedder by kind: ``"offline"`` (alias ``"use"``) or ``"openai"`` (needs ``client`` and ``model``)."""
     match kind.strip().lower():
@@ -332,6 +348,13 @@ def build_embedder(
         case "openai":
             if client is None or not model:
                 raise ValueError("the openai embedder needs an AsyncOpenAI client and a model name")
-            return OpenAIEmbedder(client, model, batch_size=batch_size or 64, dim=dim)
+            return OpenAIEmbedder(
+                client,
+                model,
+                batch_size=batch_size or 64,
+                dim=dim,
+                query_prefix=query_prefix,
+                document_prefix=document_prefix,
+            )
         case _:
             raise ValueError(f"unknown embedder kind {kind!r}; expected 'offline' or 'openai'")

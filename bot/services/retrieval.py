@@ -110,7 +110,7 @@ class Retriever:
         assert self.embedder is not None
         assert self.index is not None
         try:
-            vector = (await self.embedder.embed([query]))[0]
+            vector = (await self.embedder.embed([query], query=True))[0]
         except EmbedderError as exc:
             log.warning("embeddings unavailable, falling back to BM25 only: %s", exc)
             self._failed = True
