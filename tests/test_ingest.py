@@ -120,3 +120,58 @@ async def test_show_paper_round_trip(db: Database, tmp_path: Path) -> None:
     same = await get_paper(db, paper.id)
     assert same == paper
     assert paper.link == "https://arxiv.org/abs/2407.07860"
+
+
+async def _tags(db: Database, arxiv_id: str) -> list[str]:
+    paper = await resolve_paper(db, arxiv_id)
+    assert paper is not None
+    return paper.tags
+
+
+async def _fts_tag_hits(db: Database, word: str) -> int:
+    return int(
+        await db.fetchval("SELECT count(*) FROM paper_fts WHERE paper_fts MATCH ?", (f'tags:"{word}"',))
+    )
+
+
+async def test_a_tag_deleted_from_a_note_leaves_the_paper_unless_another_file_lists_it(
+    db: Database, tmp_path: Path
+) -> None:
+    note = write(tmp_path, "vault/240711 A.md", NOTE_4DIM)
+    write(tmp_path, "digests/2024-07-11.txt", DIGEST)  # lists #neural-rendering #diffusion, not #video
+    await ingest_paths(db, [tmp_path])
+    assert await _tags(db, "2407.07860") == ["diffusion", "neural-rendering", "video"]
+
+    note.write_text(NOTE_4DIM.replace(" #diffusion #video", ""), encoding="utf-8")
+    report = await ingest_paths(db, [tmp_path])
+
+    assert (report.papers_new, report.papers_updated) == (0, 1)
+    assert await _tags(db, "2407.07860") == ["diffusion", "neural-rendering"], (
+        "the digest still lists #diffusion"
+    )
+    assert await _fts_tag_hits(db, "video") == 0, "search by the deleted tag no longer finds the paper"
+    assert await _fts_tag_hits(db, "diffusion") == 1
+
+    note.write_text(NOTE_4DIM, encoding="utf-8")  # the curator puts it back
+    await ingest_paths(db, [tmp_path])
+    assert await _tags(db, "2407.07860") == ["diffusion", "neural-rendering", "video"]
+
+
+async def test_tags_of_a_database_from_before_tag_sources_are_credited_on_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    note = write(tmp_path, "vault/240711 A.md", NOTE_4DIM)
+    db = await Database.open(path)
+    await ingest_paths(db, [note])
+    # Put the database back to schema 3, as a paperbot from before tag_sources left it.
+    await db.execute("DROP TABLE tag_sources")
+    await db.conn.execute("PRAGMA user_version=3")
+    await db.close()
+
+    db = await Database.open(path)
+    try:
+        assert await db.fetchval("SELECT count(*) FROM tag_sources") == 3
+        note.write_text(NOTE_4DIM.replace(" #video", ""), encoding="utf-8")
+        await ingest_paths(db, [note])
+        assert await _tags(db, "2407.07860") == ["diffusion", "neural-rendering"]
+    finally:
+        await db.close()

@@ -190,7 +190,8 @@ async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -
         )
         changed: set[int] = {int(str(row[-1])) for row in updates}
         displays = {tag_key(t): t for _, _, e, _ in resolved for t in e.tags}
-        changed |= await _write_tags(conn, drafts, before_tags, displays)
+        tag_ids, tagged = await _write_tags(conn, drafts, before_tags, displays)
+        changed |= tagged | await _write_tag_sources(conn, [key for _, key, _ in batch], resolved, tag_ids)
         changed |= await _write_commentary(conn, resolved, now)
         result.entries = await _write_entries_and_sources(conn, batch, resolved, now)
         touched.update({int(str(row[0])) for row in inserts} | changed)
@@ -206,7 +207,8 @@ async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -
 
 async def _write_tags(
     conn: aiosqlite.Connection, drafts: list[Draft], before: dict[int, set[str]], displays: dict[str, str]
-) -> set[int]:
+) -> tuple[dict[str, int], set[int]]:
+    """Link each draft to its new tags (creating tags as needed); returns tag ids by key and changed papers."""
     wanted = sorted({k for d in drafts for k in d.tag_keys})
     rows = await _select_in(conn, "SELECT id, key FROM tags WHERE key IN ({marks})", list(wanted))
     tag_ids = {r["key"]: r["id"] for r in rows}
@@ -224,7 +226,49 @@ async def _write_tags(
             changed.add(draft.id)
             links.extend((draft.id, tag_ids[k]) for k in sorted(added))
     await conn.executemany("INSERT OR IGNORE INTO paper_tags (paper_id, tag_id) VALUES (?,?)", links)
-    return changed
+    return tag_ids, changed
+
+
+async def _write_tag_sources(
+    conn: aiosqlite.Connection,
+    keys: list[str],
+    resolved: list[tuple[ParsedFile, str, Entry, Draft]],
+    tag_ids: dict[str, int],
+) -> set[int]:
+    """Record which of these files gives each tag; unlink tags that no file gives any more.
+
+    A file's tags replace what it gave before, so deleting ``#tag`` from a note (or an entry from a
+    digest) takes the tag off the paper unless another file still lists it. Returns the papers that
+    lost a tag.
+    """
+    given = {
+        (key, draft.id, tag_ids[k])
+        for _, key, entry, draft in resolved
+        for k in {tag_key(t) for t in entry.tags}
+        if k and draft.id is not None
+    }
+    before = await _select_in(
+        conn, "SELECT source, paper_id, tag_id FROM tag_sources WHERE source IN ({marks})", list(keys)
+    )
+    dropped = {(r["source"], r["paper_id"], r["tag_id"]) for r in before} - given
+    await conn.executemany(
+        "DELETE FROM tag_sources WHERE source=? AND paper_id=? AND tag_id=?", sorted(dropped)
+    )
+    await conn.executemany(
+        "INSERT OR IGNORE INTO tag_sources (source, paper_id, tag_id) VALUES (?,?,?)", sorted(given)
+    )
+    orphaned = sorted({(paper_id, tag_id) for _, paper_id, tag_id in dropped})
+    await conn.executemany(
+        "DELETE FROM paper_tags WHERE paper_id=? AND tag_id=? AND NOT EXISTS "
+        "(SELECT 1 FROM tag_sources s WHERE s.paper_id=paper_tags.paper_id AND s.tag_id=paper_tags.tag_id)",
+        orphaned,
+    )
+    kept = await _select_in(
+        conn,
+        "SELECT paper_id, tag_id FROM paper_tags WHERE paper_id IN ({marks})",
+        sorted({paper_id for paper_id, _ in orphaned}),
+    )
+    return {paper_id for paper_id, _ in set(orphaned) - {(r["paper_id"], r["tag_id"]) for r in kept}}
 
 
 async def _write_commentary(

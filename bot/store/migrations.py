@@ -273,4 +273,20 @@ CREATE TABLE llm_usage (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: list[str] = [_CORE, _COMMUNITY, _ANSWERS]
+_TAG_SOURCES = """
+-- Which source file (sources.key) gave a paper each tag, so a tag deleted from a note leaves the paper
+-- once no file gives it any more. Existing tags are credited to every file with an entry for the
+-- paper: that can keep a tag longer than needed, never drop one a file still lists.
+CREATE TABLE tag_sources (
+    paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    tag_id   INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+    source   TEXT NOT NULL,
+    PRIMARY KEY (source, paper_id, tag_id)
+) WITHOUT ROWID;
+CREATE INDEX tag_sources_paper ON tag_sources(paper_id, tag_id);
+INSERT OR IGNORE INTO tag_sources (paper_id, tag_id, source)
+    SELECT pt.paper_id, pt.tag_id, s.key FROM paper_tags pt
+    JOIN entries e ON e.paper_id = pt.paper_id JOIN sources s ON s.id = e.source_id;
+"""
+
+MIGRATIONS: list[str] = [_CORE, _COMMUNITY, _ANSWERS, _TAG_SOURCES]
