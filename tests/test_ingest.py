@@ -162,16 +162,64 @@ async def test_tags_of_a_database_from_before_tag_sources_are_credited_on_upgrad
     note = write(tmp_path, "vault/240711 A.md", NOTE_4DIM)
     db = await Database.open(path)
     await ingest_paths(db, [note])
-    # Put the database back to schema 3, as a paperbot from before tag_sources left it.
+    # Put the database back to schema 3, as a paperbot from before tag and entry sources left it.
     await db.execute("DROP TABLE tag_sources")
+    await db.execute("DROP TABLE entry_sources")
     await db.conn.execute("PRAGMA user_version=3")
     await db.close()
 
     db = await Database.open(path)
     try:
         assert await db.fetchval("SELECT count(*) FROM tag_sources") == 3
+        assert await db.fetchval("SELECT count(*) FROM entry_sources") == 1
         note.write_text(NOTE_4DIM.replace(" #video", ""), encoding="utf-8")
         await ingest_paths(db, [note])
         assert await _tags(db, "2407.07860") == ["diffusion", "neural-rendering"]
     finally:
         await db.close()
+
+
+async def _entries(db: Database, day: str) -> list[str]:
+    rows = await db.fetchall(
+        "SELECT p.title FROM entries e JOIN papers p ON p.id = e.paper_id WHERE e.digest_date = ? ORDER BY p.title",
+        (day,),
+    )
+    return [r["title"] for r in rows]
+
+
+async def test_an_entry_deleted_from_a_digest_before_it_is_posted_is_not_posted(
+    db: Database, tmp_path: Path
+) -> None:
+    write(tmp_path, "vault/240711 A.md", NOTE_4DIM)  # the vault also lists 4DiM on 2024-07-11
+    digest = write(tmp_path, "digests/2024-07-11.txt", DIGEST)
+    await ingest_paths(db, [tmp_path])
+    both = ["A Tiny Language Model Study", "Controlling Space and Time with Diffusion Models"]
+    assert await _entries(db, "2024-07-11") == both
+
+    tiny_entry = DIGEST[DIGEST.index("A Tiny Language Model Study") :]
+    digest.write_text(DIGEST.replace(tiny_entry, ""), encoding="utf-8")
+    assert (await ingest_paths(db, [digest])).ok
+    assert await _entries(db, "2024-07-11") == both[1:]
+    assert await resolve_paper(db, "A Tiny Language Model Study") is not None, "the paper itself stays"
+
+    # Dropping 4DiM from the digest too: the vault note still lists it for that day.
+    digest.write_text("2024년 7월 11일\n" + tiny_entry, encoding="utf-8")
+    await ingest_paths(db, [digest])
+    assert await _entries(db, "2024-07-11") == both
+
+
+async def test_an_entry_already_posted_stays_when_deleted_from_its_digest(
+    db: Database, tmp_path: Path
+) -> None:
+    digest = write(tmp_path, "2024-07-11.txt", DIGEST)
+    await ingest_paths(db, [digest])
+    tiny = await resolve_paper(db, "A Tiny Language Model Study")
+    assert tiny is not None
+    await db.execute(
+        "INSERT INTO posts (paper_id, guild_id, channel_id, digest_date, nonce, state, created_at)"
+        " VALUES (?, 1, 2, '2024-07-11', 'n1', 'sent', 'x')",
+        (tiny.id,),
+    )
+    digest.write_text(DIGEST[: DIGEST.index("A Tiny Language Model Study")], encoding="utf-8")
+    await ingest_paths(db, [digest])
+    assert "A Tiny Language Model Study" in await _entries(db, "2024-07-11")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import aiosqlite
@@ -104,7 +105,7 @@ async def _max_id(conn: aiosqlite.Connection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def _select_in(conn: aiosqlite.Connection, sql: str, values: list[object]) -> list[sqlite3.Row]:
+async def _select_in(conn: aiosqlite.Connection, sql: str, values: Sequence[object]) -> list[sqlite3.Row]:
     rows: list[sqlite3.Row] = []
     for chunk in in_chunks(values):
         marks = ",".join("?" * len(chunk))
@@ -340,13 +341,47 @@ async def _write_entries_and_sources(
     )
     source_ids = {r["key"]: r["id"] for r in rows}
     entry_rows = []
+    dated: set[tuple[str, int, str]] = set()
     for parsed, key, entry, draft in resolved:
         day = _day(entry, parsed)
-        if day is not None:
+        if day is not None and draft.id is not None:
             position = next(i for i, e in enumerate(parsed.entries) if e is entry)
             entry_rows.append((draft.id, day, source_ids[key], position, entry.line))
+            dated.add((key, draft.id, day))
     await conn.executemany(
         "INSERT OR IGNORE INTO entries (paper_id, digest_date, source_id, position, line) VALUES (?,?,?,?,?)",
         entry_rows,
     )
+    await _write_entry_sources(conn, [key for _, key, _ in batch], dated)
     return len(resolved)
+
+
+async def _write_entry_sources(
+    conn: aiosqlite.Connection, keys: list[str], dated: set[tuple[str, int, str]]
+) -> None:
+    """Credit each dated entry to the files that list it; drop entries no file lists that were never posted.
+
+    An entry deleted from a digest before its day is posted is not posted; one already posted stays, as
+    the record of what the community saw.
+    """
+    ids = await _select_in(
+        conn,
+        "SELECT id, paper_id, digest_date FROM entries WHERE paper_id IN ({marks})",
+        sorted({paper_id for _, paper_id, _ in dated}),
+    )
+    entry_ids = {(r["paper_id"], r["digest_date"]): r["id"] for r in ids}
+    given = {(key, entry_ids[(paper_id, day)]) for key, paper_id, day in dated}
+    before = await _select_in(
+        conn, "SELECT source, entry_id FROM entry_sources WHERE source IN ({marks})", list(keys)
+    )
+    dropped = {(r["source"], r["entry_id"]) for r in before} - given
+    await conn.executemany("DELETE FROM entry_sources WHERE source=? AND entry_id=?", sorted(dropped))
+    await conn.executemany(
+        "INSERT OR IGNORE INTO entry_sources (source, entry_id) VALUES (?,?)", sorted(given)
+    )
+    await conn.executemany(
+        "DELETE FROM entries WHERE id=? AND NOT EXISTS (SELECT 1 FROM entry_sources s WHERE s.entry_id=entries.id)"
+        " AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.paper_id=entries.paper_id"
+        " AND p.digest_date=entries.digest_date)",
+        sorted({(entry_id,) for _, entry_id in dropped}),
+    )

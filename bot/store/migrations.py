@@ -273,10 +273,10 @@ CREATE TABLE llm_usage (
 ) WITHOUT ROWID;
 """
 
-_TAG_SOURCES = """
--- Which source file (sources.key) gave a paper each tag, so a tag deleted from a note leaves the paper
--- once no file gives it any more. Existing tags are credited to every file with an entry for the
--- paper: that can keep a tag longer than needed, never drop one a file still lists.
+_PROVENANCE = """
+-- Which source files (sources.key) gave a paper each tag, and each dated entry, so a tag or entry
+-- deleted from a file goes once no file gives it any more. Existing tags are credited to every file
+-- with an entry for the paper: that can keep a tag longer than needed, never drop one a file lists.
 CREATE TABLE tag_sources (
     paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
     tag_id   INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
@@ -287,6 +287,15 @@ CREATE INDEX tag_sources_paper ON tag_sources(paper_id, tag_id);
 INSERT OR IGNORE INTO tag_sources (paper_id, tag_id, source)
     SELECT pt.paper_id, pt.tag_id, s.key FROM paper_tags pt
     JOIN entries e ON e.paper_id = pt.paper_id JOIN sources s ON s.id = e.source_id;
+
+CREATE TABLE entry_sources (
+    entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    source   TEXT NOT NULL,
+    PRIMARY KEY (source, entry_id)
+) WITHOUT ROWID;
+CREATE INDEX entry_sources_entry ON entry_sources(entry_id);
+INSERT OR IGNORE INTO entry_sources (entry_id, source)
+    SELECT e.id, s.key FROM entries e JOIN sources s ON s.id = e.source_id;
 """
 
-MIGRATIONS: list[str] = [_CORE, _COMMUNITY, _ANSWERS, _TAG_SOURCES]
+MIGRATIONS: list[str] = [_CORE, _COMMUNITY, _ANSWERS, _PROVENANCE]
