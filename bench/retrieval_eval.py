@@ -122,7 +122,7 @@ async def main() -> None:
             started = time.perf_counter()
             embedded = await hybrid.update()
             backfill = time.perf_counter() - started
-            chunks = int(await db.fetchval("SELECT count(*) FROM chunks"))
+            chunks = int(await db.fetchval("SELECT count(*) FROM chunks WHERE model = ?", (embedder.name,)))
             print(
                 f"embedding backfill: {embedded} papers, {chunks} chunks in {backfill:.1f} s "
                 f"({chunks / backfill if backfill else 0:.0f} chunks/s, model load included)"
