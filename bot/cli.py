@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("embed", parents=[db_default], help="compute missing embeddings (backfill)")
+    p.add_argument("--prune", action="store_true", help="delete vectors of other (earlier) embedding models")
 
     p = sub.add_parser("show", parents=[db_default], help="one paper with its commentary")
     p.add_argument("paper", metavar="PAPER", help="arXiv id, URL or internal id")

@@ -12,6 +12,7 @@ from bot.services.ingest import IngestReport, ingest_paths
 from bot.settings import load_settings
 from bot.store.db import Database
 from bot.store.papers import counts, resolve_paper
+from bot.store.vectors import drop_models, other_models
 
 
 class ProgressBar:
@@ -153,7 +154,16 @@ async def cmd_embed(args: argparse.Namespace) -> int:
         done = await retriever.update(progress=ProgressBar("embed", minimum=1))
         if client is not None:
             await client.close()
-    print(f"embedded {done} papers with {retriever.embedder.name}")
+        print(f"embedded {done} papers with {retriever.embedder.name}")
+        others = await other_models(db, retriever.embedder.name)
+        if others and args.prune:
+            await drop_models(db, list(others))
+            print(f"deleted {sum(others.values())} chunks of other models: {', '.join(sorted(others))}")
+        elif others:
+            print(
+                f"{sum(others.values())} chunks of other models remain ({', '.join(sorted(others))}); "
+                "paperbot embed --prune deletes them"
+            )
     return 0
 
 

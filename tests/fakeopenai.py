@@ -1,8 +1,10 @@
-"""A loopback OpenAI-compatible endpoint for the real `openai` client: chat (streaming or not), faults."""
+"""A loopback OpenAI-compatible endpoint for the real `openai` client: chat (streaming or not), faults,
+and embeddings (a small bag-of-words vector per input)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ class FakeOpenAI:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_get("/v1/models", self.models)
+        app.router.add_post("/v1/embeddings", self.embeddings)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -41,6 +44,18 @@ class FakeOpenAI:
 
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "test-model", "object": "model"}]})
+
+    async def embeddings(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(body)
+        data = []
+        for i, text in enumerate(body["input"]):
+            vector = [0.0] * 16
+            for word in text.casefold().split():
+                vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % 16] += 1.0
+            data.append({"object": "embedding", "index": i, "embedding": vector})
+        usage = {"prompt_tokens": 1, "total_tokens": 1}
+        return web.json_response({"object": "list", "data": data, "model": body["model"], "usage": usage})
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()

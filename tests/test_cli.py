@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +20,24 @@ def vault(tmp_path: Path) -> Path:
     write(tmp_path, "vault/240711 Controlling.md", NOTE_4DIM)
     write(tmp_path, "vault/2024-07-11.txt", DIGEST)
     return tmp_path / "vault"
+
+
+async def run_process(db: str, env: dict[str, str], *argv: str) -> str:
+    """``python -m bot --db DB ARGV...`` in a child process with ``env`` added; its stdout, after exit 0."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--db",
+        db,
+        *argv,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -103,31 +124,10 @@ def test_ask_json_contract_without_an_endpoint(
 async def test_ask_json_with_an_openai_compatible_endpoint(
     vault: Path, tmp_path: Path, fake_openai: Any
 ) -> None:
-    import asyncio
-    import os
-
     db = str(tmp_path / "llm.db")
-    env = {
-        **os.environ,
-        "OPENAI_BASE_URL": fake_openai.url,
-        "OPENAI_API_KEY": "k",
-        "PAPERBOT_LLM_MODEL": "test-model",
-    }
-    for argv in (["ingest", str(vault)], ["ask", "how does 4DiM use video data", "--json"]):
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "--db",
-            db,
-            *argv,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, err.decode()
-    answer = json.loads(out)
+    env = {"OPENAI_BASE_URL": fake_openai.url, "OPENAI_API_KEY": "k", "PAPERBOT_LLM_MODEL": "test-model"}
+    await run_process(db, env, "ingest", str(vault))
+    answer = json.loads(await run_process(db, env, "ask", "how does 4DiM use video data", "--json"))
     assert answer["mode"] == "llm"
     assert answer["citations"] == [
         {
@@ -150,3 +150,38 @@ def test_export_and_doctor_commands(vault: Path, tmp_path: Path, capsys: pytest.
     code, out, _ = run(capsys, "--db", db, "doctor", "--offline")
     assert "database" in out and "DISCORD_TOKEN" in out  # no token set: the check says how to fix it
     assert code == 1
+
+
+async def test_embed_backfills_with_an_endpoint_and_prunes_an_earlier_model(
+    vault: Path, tmp_path: Path, fake_openai: Any
+) -> None:
+    db = str(tmp_path / "embed.db")
+
+    async def paperbot(model: str, *argv: str) -> str:
+        env = {
+            "OPENAI_BASE_URL": fake_openai.url,
+            "OPENAI_API_KEY": "k",
+            "PAPERBOT_EMBEDDINGS": "openai",
+            "PAPERBOT_EMBEDDINGS_MODEL": model,
+        }
+        return await run_process(db, env, *argv)
+
+    def models() -> dict[str, int]:
+        with sqlite3.connect(db) as conn:
+            return dict(conn.execute("SELECT model, count(*) FROM chunks GROUP BY model").fetchall())
+
+    await paperbot("embed-a", "ingest", str(vault), "--no-embed")
+    assert "embedded 2 papers with openai:embed-a" in await paperbot("embed-a", "embed")
+    first = models()["openai:embed-a"]
+    assert first >= 4
+
+    out = await paperbot("embed-b", "embed")
+    assert "embedded 2 papers with openai:embed-b" in out
+    assert f"{first} chunks of other models remain (openai:embed-a); paperbot embed --prune" in out
+    assert set(models()) == {"openai:embed-a", "openai:embed-b"}, "without --prune nothing is deleted"
+
+    out = await paperbot("embed-b", "embed", "--prune")
+    assert f"deleted {first} chunks of other models: openai:embed-a" in out
+    assert set(models()) == {"openai:embed-b"}
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT DISTINCT model FROM embedded").fetchall() == [("openai:embed-b",)]

@@ -132,3 +132,19 @@ async def store_vectors(db: Database, model: str, items: list[tuple[int, str, li
                 "ON CONFLICT(paper_id, model) DO UPDATE SET content_hash = excluded.content_hash",
                 (paper_id, model, content_hash),
             )
+
+
+async def other_models(db: Database, keep: str) -> dict[str, int]:
+    """Chunk counts of embedding models other than ``keep`` (left behind when the backend changed)."""
+    rows = await db.fetchall(
+        "SELECT model, count(*) AS n FROM chunks WHERE model != ? GROUP BY model", (keep,)
+    )
+    return {str(r["model"]): int(r["n"]) for r in rows}
+
+
+async def drop_models(db: Database, models: Sequence[str]) -> None:
+    """Delete the chunks and embedding records of ``models``, in one transaction."""
+    async with db.transaction() as conn:
+        for model in models:
+            await conn.execute("DELETE FROM chunks WHERE model = ?", (model,))
+            await conn.execute("DELETE FROM embedded WHERE model = ?", (model,))
