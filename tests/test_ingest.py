@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.ingest import ingest_paths, ingest_upload
+from bot.services.ingest import forget_deleted, ingest_paths, ingest_upload
 from bot.store.db import Database
 from bot.store.papers import get_paper, resolve_paper
 from tests.notes import DIGEST, NOTE_4DIM, NOTE_NO_ARXIV, write
@@ -223,3 +223,49 @@ async def test_an_entry_already_posted_stays_when_deleted_from_its_digest(
     digest.write_text(DIGEST[: DIGEST.index("A Tiny Language Model Study")], encoding="utf-8")
     await ingest_paths(db, [digest])
     assert "A Tiny Language Model Study" in await _entries(db, "2024-07-11")
+
+
+async def test_a_note_deleted_from_the_vault_is_retracted(db: Database, tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    note = write(vault, "2024/240711 A.md", NOTE_4DIM)
+    digest = write(vault, "2024-07-11.txt", DIGEST)
+    await ingest_paths(db, [vault])
+    commentary = await _count(db, "commentary")
+
+    note.unlink()
+    assert await forget_deleted(db, vault) == [str(note)]
+    assert await _tags(db, "2407.07860") == ["diffusion", "neural-rendering"], (
+        "#video came only from the note"
+    )
+    assert await _entries(db, "2024-07-11") == [
+        "A Tiny Language Model Study",
+        "Controlling Space and Time with Diffusion Models",
+    ], "the digest still lists both"
+    assert await _count(db, "commentary") == commentary, "commentary stays for a moderator to edit"
+
+    digest.unlink()
+    write(vault, "notes/other.md", NOTE_NO_ARXIV)  # the vault is not empty: these are real deletions
+    assert await forget_deleted(db, vault) == [str(digest)]
+    assert await _entries(db, "2024-07-11") == []
+    assert await forget_deleted(db, vault) == [], "nothing left to retract"
+
+    write(vault, "2024-07-11.txt", DIGEST)  # put back: ingested again as new
+    await ingest_paths(db, [vault])
+    assert len(await _entries(db, "2024-07-11")) == 2
+
+
+async def test_a_vanished_vault_is_not_taken_for_deletions(db: Database, tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    for day in range(1, 16):
+        write(vault, f"2407{day:02} note {day}.md", NOTE_4DIM.replace("2407.07860", f"2407.{day:05}"))
+    await ingest_paths(db, [vault])
+    before = await _count(db, "paper_tags")
+
+    for path in sorted(vault.iterdir())[:12]:  # 12 of 15 gone at once: an accident, not edits
+        path.unlink()
+    assert await forget_deleted(db, vault) == []
+    for path in vault.iterdir():
+        path.unlink()
+    vault.rmdir()  # unmounted
+    assert await forget_deleted(db, vault) == []
+    assert await _count(db, "paper_tags") == before

@@ -16,7 +16,7 @@ from bot.logs import JsonFormatter
 from bot.services.ingest import ingest_upload
 from bot.services.ops import heartbeat_path, prune_backups, read_heartbeat
 from tests.botenv import BotEnv
-from tests.notes import DIGEST, SIX_ENTRIES, make_digest, write
+from tests.notes import DIGEST, NOTE_4DIM, SIX_ENTRIES, make_digest, write
 
 
 async def _paperbot(*argv: str, env: dict[str, str]) -> tuple[int, str, str]:
@@ -115,6 +115,25 @@ def test_json_log_lines() -> None:
     record = logging.LogRecord("bot.x", logging.WARNING, __file__, 1, "posted %d", (3,), None)
     data = json.loads(JsonFormatter().format(record))
     assert data["message"] == "posted 3" and data["level"] == "WARNING" and data["time"].endswith("+00:00")
+
+
+async def test_a_digest_deleted_from_the_vault_before_its_day_is_not_posted(
+    env: BotEnv, run_bot: Any
+) -> None:
+    vault = env.root / "vault"
+    write(vault, "240711 Controlling.md", NOTE_4DIM)
+    digest = write(vault, "2024-07-11.txt", DIGEST)
+    env.settings.vault_dir = vault
+    await env.fallback("papers")
+    async with run_bot(env.make_bot) as handle:
+        runner = handle.bot.services.extras["digest_runner"]
+        await runner.refresh_sources()
+        digest.unlink()  # the curator takes the digest back before 09:00
+        await runner.refresh_sources()
+        report = await runner.run(env.fake.guild_id, __import__("datetime").date(2024, 7, 11))
+    assert report.entries == 1
+    titles = [m["embeds"][0]["title"] for m in env.fake.messages_in("papers")]
+    assert len(titles) == 1 and "Controlling Space and Time" in titles[0], "the vault note still lists 4DiM"
 
 
 async def test_inbox_file_that_fails_is_reported_and_nothing_posted(env: BotEnv, run_bot: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,10 +17,12 @@ from pathlib import Path
 
 from bot.domain.models import ParsedFile, ParseIssue
 from bot.domain.sources import iter_source_files, parse_bytes
+from bot.services.ingest_sources import retract_sources
 from bot.services.ingest_write import write_parsed
 from bot.store.db import Database, in_chunks
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,6 +77,38 @@ async def ingest_paths(
     for start in range(0, len(parsed_files), batch_size):
         await _write_batch(db, parsed_files[start : start + batch_size], report)
     return report
+
+
+async def forget_deleted(db: Database, folder: Path) -> list[str]:
+    """Retract files under ``folder`` that were ingested before and no longer exist; returns their keys.
+
+    A folder that is missing or holds no notes at all (an unmounted drive) is left alone, and so is
+    one where more than half of the known files vanished at once: that looks like an accident, not edits.
+    """
+    root = source_key(folder) + os.sep
+    rows = await db.fetchall("SELECT key FROM sources WHERE substr(key, 1, ?) = ?", (len(root), root))
+    known = [str(r["key"]) for r in rows]
+    missing = await asyncio.to_thread(_missing, known)
+    if not missing:
+        return []
+    if not await asyncio.to_thread(_has_notes, folder) or (
+        len(missing) > 10 and len(missing) * 2 > len(known)
+    ):
+        log.warning(
+            "%d of %d known notes are missing from %s; not retracting them", len(missing), len(known), folder
+        )
+        return []
+    await retract_sources(db, missing)
+    log.info("retracted %d deleted notes from %s", len(missing), folder)
+    return missing
+
+
+def _missing(keys: list[str]) -> list[str]:
+    return [key for key in keys if not os.path.exists(key)]
+
+
+def _has_notes(folder: Path) -> bool:
+    return folder.is_dir() and bool(iter_source_files([folder]))
 
 
 def _expand(paths: Sequence[Path], report: IngestReport) -> list[Path]:

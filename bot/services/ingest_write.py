@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import aiosqlite
@@ -13,7 +12,8 @@ import aiosqlite
 from bot.domain.arxiv import normalise_title
 from bot.domain.models import Entry, ParsedFile
 from bot.domain.tags import tag_key
-from bot.store.db import Database, in_chunks
+from bot.services.ingest_sources import select_in, write_entry_sources, write_tag_sources
+from bot.store.db import Database
 
 CURATOR = "curator"
 
@@ -105,14 +105,6 @@ async def _max_id(conn: aiosqlite.Connection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def _select_in(conn: aiosqlite.Connection, sql: str, values: Sequence[object]) -> list[sqlite3.Row]:
-    rows: list[sqlite3.Row] = []
-    for chunk in in_chunks(values):
-        marks = ",".join("?" * len(chunk))
-        rows.extend(await conn.execute_fetchall(sql.format(marks=marks), chunk))
-    return rows
-
-
 async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -> WriteResult:
     """Store a batch of cleanly parsed files (with their source keys and hashes) in one transaction."""
     items = [(parsed, key, e) for parsed, key, _ in batch for e in parsed.entries]
@@ -124,8 +116,8 @@ async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -
     async with db.bulk_transaction() as (conn, touched):
         by_arxiv: dict[str, Draft] = {}
         by_title: dict[str, Draft] = {}
-        existing = await _select_in(conn, "SELECT * FROM papers WHERE arxiv_id IN ({marks})", list(arxiv_ids))
-        existing += await _select_in(
+        existing = await select_in(conn, "SELECT * FROM papers WHERE arxiv_id IN ({marks})", list(arxiv_ids))
+        existing += await select_in(
             conn, "SELECT * FROM papers WHERE title_key IN ({marks})", list(title_keys)
         )
         for row in existing:
@@ -135,7 +127,7 @@ async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -
                 by_arxiv[draft.arxiv_id] = draft
             by_title.setdefault(draft.title_key, draft)
         known_ids = [d.id for d in {id(d): d for d in (*by_arxiv.values(), *by_title.values())}.values()]
-        tag_rows = await _select_in(
+        tag_rows = await select_in(
             conn,
             "SELECT pt.paper_id, t.key FROM paper_tags pt JOIN tags t ON t.id = pt.tag_id "
             "WHERE pt.paper_id IN ({marks})",
@@ -192,7 +184,7 @@ async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -
         changed: set[int] = {int(str(row[-1])) for row in updates}
         displays = {tag_key(t): t for _, _, e, _ in resolved for t in e.tags}
         tag_ids, tagged = await _write_tags(conn, drafts, before_tags, displays)
-        changed |= tagged | await _write_tag_sources(conn, [key for _, key, _ in batch], resolved, tag_ids)
+        changed |= tagged | await write_tag_sources(conn, [key for _, key, _ in batch], resolved, tag_ids)
         changed |= await _write_commentary(conn, resolved, now)
         result.entries = await _write_entries_and_sources(conn, batch, resolved, now)
         touched.update({int(str(row[0])) for row in inserts} | changed)
@@ -211,7 +203,7 @@ async def _write_tags(
 ) -> tuple[dict[str, int], set[int]]:
     """Link each draft to its new tags (creating tags as needed); returns tag ids by key and changed papers."""
     wanted = sorted({k for d in drafts for k in d.tag_keys})
-    rows = await _select_in(conn, "SELECT id, key FROM tags WHERE key IN ({marks})", list(wanted))
+    rows = await select_in(conn, "SELECT id, key FROM tags WHERE key IN ({marks})", list(wanted))
     tag_ids = {r["key"]: r["id"] for r in rows}
     missing = [k for k in wanted if k not in tag_ids]
     if missing:
@@ -230,53 +222,11 @@ async def _write_tags(
     return tag_ids, changed
 
 
-async def _write_tag_sources(
-    conn: aiosqlite.Connection,
-    keys: list[str],
-    resolved: list[tuple[ParsedFile, str, Entry, Draft]],
-    tag_ids: dict[str, int],
-) -> set[int]:
-    """Record which of these files gives each tag; unlink tags that no file gives any more.
-
-    A file's tags replace what it gave before, so deleting ``#tag`` from a note (or an entry from a
-    digest) takes the tag off the paper unless another file still lists it. Returns the papers that
-    lost a tag.
-    """
-    given = {
-        (key, draft.id, tag_ids[k])
-        for _, key, entry, draft in resolved
-        for k in {tag_key(t) for t in entry.tags}
-        if k and draft.id is not None
-    }
-    before = await _select_in(
-        conn, "SELECT source, paper_id, tag_id FROM tag_sources WHERE source IN ({marks})", list(keys)
-    )
-    dropped = {(r["source"], r["paper_id"], r["tag_id"]) for r in before} - given
-    await conn.executemany(
-        "DELETE FROM tag_sources WHERE source=? AND paper_id=? AND tag_id=?", sorted(dropped)
-    )
-    await conn.executemany(
-        "INSERT OR IGNORE INTO tag_sources (source, paper_id, tag_id) VALUES (?,?,?)", sorted(given)
-    )
-    orphaned = sorted({(paper_id, tag_id) for _, paper_id, tag_id in dropped})
-    await conn.executemany(
-        "DELETE FROM paper_tags WHERE paper_id=? AND tag_id=? AND NOT EXISTS "
-        "(SELECT 1 FROM tag_sources s WHERE s.paper_id=paper_tags.paper_id AND s.tag_id=paper_tags.tag_id)",
-        orphaned,
-    )
-    kept = await _select_in(
-        conn,
-        "SELECT paper_id, tag_id FROM paper_tags WHERE paper_id IN ({marks})",
-        sorted({paper_id for paper_id, _ in orphaned}),
-    )
-    return {paper_id for paper_id, _ in set(orphaned) - {(r["paper_id"], r["tag_id"]) for r in kept}}
-
-
 async def _write_commentary(
     conn: aiosqlite.Connection, resolved: list[tuple[ParsedFile, str, Entry, Draft]], now: str
 ) -> set[int]:
     paper_ids = sorted({d.id for *_, d in resolved if d.id is not None})
-    rows = await _select_in(
+    rows = await select_in(
         conn,
         "SELECT id, paper_id, origin, body, body_en FROM commentary WHERE paper_id IN ({marks})",
         list(paper_ids),
@@ -336,7 +286,7 @@ async def _write_entries_and_sources(
         "entries=excluded.entries, ingested_at=excluded.ingested_at",
         [(key, parsed.kind, digest, len(parsed.entries), now) for parsed, key, digest in batch],
     )
-    rows = await _select_in(
+    rows = await select_in(
         conn, "SELECT id, key FROM sources WHERE key IN ({marks})", [k for _, k, _ in batch]
     )
     source_ids = {r["key"]: r["id"] for r in rows}
@@ -352,36 +302,5 @@ async def _write_entries_and_sources(
         "INSERT OR IGNORE INTO entries (paper_id, digest_date, source_id, position, line) VALUES (?,?,?,?,?)",
         entry_rows,
     )
-    await _write_entry_sources(conn, [key for _, key, _ in batch], dated)
+    await write_entry_sources(conn, [key for _, key, _ in batch], dated)
     return len(resolved)
-
-
-async def _write_entry_sources(
-    conn: aiosqlite.Connection, keys: list[str], dated: set[tuple[str, int, str]]
-) -> None:
-    """Credit each dated entry to the files that list it; drop entries no file lists that were never posted.
-
-    An entry deleted from a digest before its day is posted is not posted; one already posted stays, as
-    the record of what the community saw.
-    """
-    ids = await _select_in(
-        conn,
-        "SELECT id, paper_id, digest_date FROM entries WHERE paper_id IN ({marks})",
-        sorted({paper_id for _, paper_id, _ in dated}),
-    )
-    entry_ids = {(r["paper_id"], r["digest_date"]): r["id"] for r in ids}
-    given = {(key, entry_ids[(paper_id, day)]) for key, paper_id, day in dated}
-    before = await _select_in(
-        conn, "SELECT source, entry_id FROM entry_sources WHERE source IN ({marks})", list(keys)
-    )
-    dropped = {(r["source"], r["entry_id"]) for r in before} - given
-    await conn.executemany("DELETE FROM entry_sources WHERE source=? AND entry_id=?", sorted(dropped))
-    await conn.executemany(
-        "INSERT OR IGNORE INTO entry_sources (source, entry_id) VALUES (?,?)", sorted(given)
-    )
-    await conn.executemany(
-        "DELETE FROM entries WHERE id=? AND NOT EXISTS (SELECT 1 FROM entry_sources s WHERE s.entry_id=entries.id)"
-        " AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.paper_id=entries.paper_id"
-        " AND p.digest_date=entries.digest_date)",
-        sorted({(entry_id,) for _, entry_id in dropped}),
-    )

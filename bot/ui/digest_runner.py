@@ -12,7 +12,7 @@ import discord
 
 from bot.services import outbox
 from bot.services.digest_run import DigestReport, post_digest
-from bot.services.ingest import IngestReport, ingest_paths
+from bot.services.ingest import IngestReport, forget_deleted, ingest_paths
 from bot.services.recap import build_recap, render_activity_png
 from bot.services.schedule import last_slot, mark_run, missed_days
 from bot.ui.embeds import COLOUR, no_mentions
@@ -42,11 +42,14 @@ class DigestRunner:
         return last_slot(self.bot.services.clock(), settings.tz, settings.digest_time)
 
     async def refresh_sources(self) -> IngestReport | None:
-        """Ingest new or changed files from the inbox and vault; report failures once per file version."""
+        """Ingest new or changed files from the inbox and vault (retracting notes deleted from the vault);
+        report failures once per file version."""
         folders = [p for p in (self.bot.settings.inbox_dir, self.bot.settings.vault_dir) if p is not None]
         if not folders:
             return None
         report = await ingest_paths(self.bot.db, folders)
+        if self.bot.settings.vault_dir is not None:  # a note deleted from the vault is retracted
+            await forget_deleted(self.bot.db, self.bot.settings.vault_dir)
         self.bot.embed_later(sorted(report.paper_ids))
         fresh = [e for e in report.errors if (e.path, e.message) not in self._reported]
         self._reported.update((e.path, e.message) for e in fresh)
