@@ -269,3 +269,20 @@ async def test_a_vanished_vault_is_not_taken_for_deletions(db: Database, tmp_pat
     vault.rmdir()  # unmounted
     assert await forget_deleted(db, vault) == []
     assert await _count(db, "paper_tags") == before
+
+
+async def test_a_renamed_vault_note_keeps_its_tags_entries_and_commentary(
+    db: Database, tmp_path: Path
+) -> None:
+    vault = tmp_path / "vault"
+    note = write(vault, "240711 A.md", NOTE_4DIM)
+    write(vault, "240711 B.md", NOTE_NO_ARXIV.replace("블로그", "또 다른 블로그"))
+    await ingest_paths(db, [vault])
+    before = {t: await _count(db, t) for t in ("paper_tags", "entries", "commentary")}
+
+    note.rename(vault / "240711 Controlling Space and Time.md")
+    await ingest_paths(db, [vault])
+    assert await forget_deleted(db, vault) == [str(note)]
+
+    assert {t: await _count(db, t) for t in before} == before
+    assert await _tags(db, "2407.07860") == ["diffusion", "neural-rendering", "video"]
