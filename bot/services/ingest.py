@@ -98,8 +98,8 @@ async def forget_deleted(db: Database, folder: Path) -> list[str]:
             "%d of %d known notes are missing from %s; not retracting them", len(missing), len(known), folder
         )
         return []
-    await retract_sources(db, missing)
-    log.info("retracted %d deleted notes from %s", len(missing), folder)
+    lost = await retract_sources(db, missing)
+    log.info("retracted %d deleted notes from %s; %d papers lost a tag", len(missing), folder, len(lost))
     return missing
 
 
