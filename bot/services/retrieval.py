@@ -128,7 +128,10 @@ class Retriever:
                 done = max(done, await self._update(source, paper_ids, progress, batch_papers))
             except EmbedderError as exc:
                 self.last_error = f"embeddings from {source.embedder.name} failed: {exc}"
-                log.warning("%s; papers are stored, search uses keywords until it works", self.last_error)
+                log.warning(
+                    "%s; papers are stored and search uses keywords; run `paperbot embed` once it works",
+                    self.last_error,
+                )
                 source.failed_until = time.monotonic() + RETRY_AFTER_S
         return done
 
@@ -250,7 +253,7 @@ class Retriever:
                 vector = (await source.embedder.embed([query], query=True))[0]
             except EmbedderError as exc:
                 self.last_error = f"embeddings from {source.embedder.name} failed: {exc}"
-                log.warning("%s; searching without them for %.0f s", self.last_error, RETRY_AFTER_S)
+                log.warning("%s; searching by keywords only for %.0f s", self.last_error, RETRY_AFTER_S)
                 source.failed_until = time.monotonic() + RETRY_AFTER_S
                 continue
             finally:
