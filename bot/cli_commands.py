@@ -181,7 +181,8 @@ def search_timing(retriever: Retriever) -> str:
     """What a search cost besides SQL: which models were called and how long they took (for ``-v``)."""
     called = [s for s in retriever.sources if s.model_seconds > 0]
     if not called:
-        return "keywords and stored vectors only, no model loaded" if retriever.sources else "keywords only"
+        why = "no stored vectors" if retriever.sources else "no embedder configured"
+        return f"keywords only ({why}), no model loaded"
     return "; ".join(
         f"{s.embedder.name} embedded the query in {s.model_seconds * 1000:.0f} ms (model load included)"
         for s in called

@@ -8,9 +8,9 @@ import sqlite3
 
 from bot.domain.models import SearchHit
 from bot.domain.tags import tag_key
-from bot.domain.textfold import MAX_TERMS, SENTENCE_BREAK, any_of, query_terms
+from bot.domain.textfold import MAX_TERMS, SENTENCE_BREAK, any_of, fold, query_terms
 from bot.store.db import Database
-from bot.store.fts import index_terms, stem
+from bot.store.fts import stem, stem_words
 from bot.store.papers import tags_for
 
 # bm25() weights in column order: title, authors, abstract, commentary, tags.
@@ -20,9 +20,8 @@ SNIPPET_CHARS = 180
 SMALL_INDEX = 20_000
 # Above this many matching papers (summed over terms), only papers with the rarest terms are ranked.
 POSTINGS_BUDGET = 10_000
-# Non-Hangul words of a snippet, for highlighting the ones whose stem the query matched (Hangul
-# matches are highlighted by their bigrams).
-_SURFACE_WORD = re.compile("[^\\W_\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+", re.UNICODE)
+# Words of folded text as unicode61 splits them (near enough for snippets; search itself is SQLite's).
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 async def search(
@@ -190,25 +189,29 @@ async def _snippets(db: Database, ids: list[int], query: str) -> dict[int, str]:
 def best_snippet(texts: list[str], terms: list[str], width: int = SNIPPET_CHARS) -> str:
     """The sentence with most query terms (curator's words preferred on ties), matches in bold.
 
-    Terms are compared as the index compares them (:func:`bot.store.fts.index_terms`: Latin words by their
-    Porter stem, Hangul by bigram), so ``networks`` finds and highlights ``network`` as search matched it.
+    Terms are compared as the index compares them (:mod:`bot.store.fts`: Latin words by their Porter
+    stem, Hangul by bigram), so ``networks`` finds and highlights ``network`` as search matched it.
     """
     sentences = [s.strip() for text in texts for s in SENTENCE_BREAK.split(text) if s.strip()]
     if not sentences:
         return ""
     wanted = {stem(t) for t in terms}
-    best, best_hits = 0, -1
-    for n, sentence_terms in enumerate(index_terms(sentences)):
-        hits = len(wanted.intersection(sentence_terms))
+    # A stem differs from its words at most in its last letter (porter rewrites suffixes), so a sentence
+    # without any stem's other letters cannot match: the cheap test that skips most sentences.
+    probes = {w[:-1] if len(w) > 3 and w.isascii() else w for w in wanted}
+    best, best_hits, best_words = 0, -1, {}
+    for n, sentence in enumerate(sentences):
+        folded = fold(sentence).casefold()
+        hits = 0
+        stems: dict[str, str] = {}
+        if any(p in folded for p in probes):
+            stems = stem_words(_TOKEN.findall(folded))
+            hits = len(wanted.intersection(stems.values()))
         if hits > best_hits:
-            best, best_hits = n, hits
-    sentence = sentences[best]
-    words = _SURFACE_WORD.findall(sentence)
-    matched = [
-        w.casefold() for w, ts in zip(words, index_terms(words), strict=True) if wanted.intersection(ts)
-    ]
-    shown = [*terms, *(w for w in matched if w not in terms)]
-    return highlight(shorten(sentence, width, shown), shown)
+            best, best_hits, best_words = n, hits, stems
+    matched = sorted(w for w, t in best_words.items() if t in wanted and w.isascii() and w not in terms)
+    shown = [*terms, *matched]
+    return highlight(shorten(sentences[best], width, shown), shown)
 
 
 def shorten(text: str, width: int, terms: list[str]) -> str:

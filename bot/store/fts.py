@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from bot.domain.textfold import fold
@@ -61,3 +61,23 @@ def stem(term: str) -> str:
     """The index term of one query term (``networks`` -> ``network``); the term itself if it makes none."""
     terms = _TOKENIZER.terms([term])[0]
     return terms[0] if len(terms) == 1 else term
+
+
+_STEMS: dict[str, str] = {}
+_STEMS_MAX = 200_000
+
+
+def stem_words(words: Iterable[str]) -> dict[str, str]:
+    """Each lower-case word's index term, from the same stemmer, with one tokenizer call for unseen words.
+
+    Words that are not ASCII (Hangul bigrams, other scripts) are their own term. Results are cached
+    (snippets see the same words query after query).
+    """
+    wanted = set(words)
+    unseen = [w for w in wanted if w not in _STEMS and w.isascii()]
+    if unseen:
+        if len(_STEMS) > _STEMS_MAX:
+            _STEMS.clear()
+        for word, terms in zip(unseen, _TOKENIZER.terms(unseen), strict=True):
+            _STEMS[word] = terms[0] if len(terms) == 1 else word
+    return {w: _STEMS.get(w, w) for w in wanted}
