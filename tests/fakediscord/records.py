@@ -152,6 +152,27 @@ def request_predicate(spec: str | Callable[[RecordedRequest], bool]) -> Callable
 
 
 @dataclass
+class Violation:
+    """A request body Discord would reject (400 / 50035), with the offending fields."""
+
+    method: str
+    path: str
+    route: str
+    source: str
+    """``"spec"`` (Discord's OpenAPI schema) or ``"limits"`` (documented limits the spec leaves out)."""
+    fields: list[tuple[str, str]]
+    """``(field path, message)``, e.g. ``("data.components.0.components.0.value", "... is too long")``."""
+
+    def __str__(self) -> str:
+        where = "; ".join(f"{f or '<body>'}: {m}" for f, m in self.fields) or "invalid form body"
+        return f"{self.method} {self.route} ({self.source}) -> {where}"
+
+
+class ViolationError(AssertionError):
+    """Raised at fixture teardown when the bot sent bodies Discord would have rejected."""
+
+
+@dataclass
 class GatewayFrame:
     """A gateway frame; ``direction`` is ``"out"`` (fake → bot) or ``"in"`` (bot → fake)."""
 

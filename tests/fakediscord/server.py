@@ -24,7 +24,14 @@ from .interactions import (
 )
 from .middleware import API_PREFIX, FaultRule, RateLimiter, make_middleware
 from .payloads import JSON, message_delete_event, parse_emoji, reaction_event
-from .records import GatewayFrame, InteractionRecord, RecordedRequest, request_predicate
+from .records import (
+    GatewayFrame,
+    InteractionRecord,
+    RecordedRequest,
+    Violation,
+    ViolationError,
+    request_predicate,
+)
 from .rest import RestApi
 from .rest_interactions import InteractionApi
 from .state import ChannelRef, GuildState, UserRef
@@ -41,6 +48,12 @@ class FakeDiscord(GuildState):
         """Requests to routes the fake does not implement (answered 404/405)."""
         self.fault_rules: list[FaultRule] = []
         self.rate_limiter = RateLimiter()
+        self.validate_bodies = True
+        """Check request bodies against Discord's OpenAPI spec (when the spec file is present)."""
+        self.validated_bodies = 0
+        """How many request bodies this fake checked against the spec."""
+        self.violations: list[Violation] = []
+        """Bodies Discord would reject (spec or documented limits); the fixture fails the test on any."""
         self.api_base = ""
         """``http://127.0.0.1:PORT/api/v10`` once started."""
         self.gateway_url = ""
@@ -135,6 +148,18 @@ class FakeDiscord(GuildState):
     def invalidate_session(self, *, resumable: bool = False) -> None:
         """Send op 9 INVALID_SESSION."""
         self.gateway.invalidate(resumable=resumable)
+
+    # -- validation ------------------------------------------------------------------------------------
+    def record_violation(self, record: RecordedRequest, source: str, fields: list[tuple[str, str]]) -> None:
+        self.violations.append(Violation(record.method, record.path, record.route, source, fields))
+
+    def check_violations(self) -> None:
+        """Raise :class:`ViolationError` naming every field of every body Discord would have rejected."""
+        if self.violations:
+            lines = "\n  ".join(str(v) for v in self.violations)
+            raise ViolationError(
+                f"the bot sent {len(self.violations)} request(s) Discord would reject:\n  {lines}"
+            )
 
     # -- requests -------------------------------------------------------------------------------------------
     def mark(self) -> int:
