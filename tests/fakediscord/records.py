@@ -168,6 +168,10 @@ class Violation:
         return f"{self.method} {self.route} ({self.source}) -> {where}"
 
 
+class InteractionFailed(AssertionError):
+    """The member would have seen "This interaction failed" (e.g. no acknowledgement within 3 s)."""
+
+
 class ViolationError(AssertionError):
     """Raised at fixture teardown when the bot sent bodies Discord would have rejected."""
 
@@ -221,6 +225,10 @@ class InteractionRecord:
     original_deleted: bool = False
     handler_tasks: list[asyncio.Task[Any]] | None = field(default=None, repr=False)
     """For a type-6 defer: the bot's handler tasks running when it deferred."""
+    created: float = 0.0
+    """``FakeDiscord.now()`` when the interaction was dispatched (its token expires 15 minutes later)."""
+    failed: str | None = None
+    """Set when the member saw "This interaction failed" (not acknowledged within 3 s)."""
 
     # -- convenience -----------------------------------------------------------------------------
     @property
@@ -308,6 +316,8 @@ class InteractionRecord:
         Type 5 (deferred message) needs a follow-up, an ``@original`` edit or its deletion. Type 6
         (deferred update) needs one of those *or* the bot's handler task to finish (an ack-only defer).
         """
+        if self.failed is not None:
+            return True
         if self.callback is None:
             return False
         if self.callback.type not in (5, 6):
@@ -319,6 +329,8 @@ class InteractionRecord:
     async def wait_done(self, timeout: float = 5.0) -> InteractionRecord:
         """Wait (event-driven) until :attr:`done`; returns ``self``."""
         await self._state.signal.wait(lambda: self.done, timeout, f"the bot to answer interaction {self.id}")
+        if self.failed is not None:
+            raise InteractionFailed(f"interaction {self.id}: {self.failed}")
         return self
 
     async def wait_until(

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import socket
 from collections.abc import Callable, Mapping
@@ -58,6 +59,17 @@ class FakeDiscord(GuildState):
         """``http://127.0.0.1:PORT/api/v10`` once started."""
         self.gateway_url = ""
         """``ws://127.0.0.1:PORT/gateway`` once started."""
+        self.nonce_window = 300.0
+        """Seconds an ``enforce_nonce`` resend returns the first message (Discord: "the past few minutes")."""
+        self.token_lifetime = 15 * 60.0
+        """Seconds an interaction token accepts follow-ups and edits (Discord: 15 minutes)."""
+        self.ack_deadline = 3.0
+        """Seconds (real time) the bot has to acknowledge an interaction before the member sees it fail."""
+        self.failed_interactions: list[InteractionRecord] = []
+        self.nonces: dict[tuple[int, str], tuple[int, float]] = {}
+        """(channel id, nonce) -> (message id, ``now()`` when sent), for ``enforce_nonce`` dedupe."""
+        self._time_offset = 0.0
+        self._ack_timers: list[asyncio.TimerHandle] = []
         self._runner: web.AppRunner | None = None
         self._interaction_index: dict[int, InteractionRecord] = {}
         self._token_index: dict[str, InteractionRecord] = {}
@@ -80,6 +92,8 @@ class FakeDiscord(GuildState):
         self.gateway_url = f"ws://127.0.0.1:{port}/gateway"
 
     async def close(self) -> None:
+        for timer in self._ack_timers:
+            timer.cancel()
         await self.gateway.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -148,6 +162,22 @@ class FakeDiscord(GuildState):
     def invalidate_session(self, *, resumable: bool = False) -> None:
         """Send op 9 INVALID_SESSION."""
         self.gateway.invalidate(resumable=resumable)
+
+    # -- time ----------------------------------------------------------------------------------------------
+    def now(self) -> float:
+        """The fake's clock (event-loop seconds plus :meth:`advance`); nonce windows and tokens use it."""
+        return asyncio.get_running_loop().time() + self._time_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock forward: nonce windows close, interaction tokens expire, snowflakes jump."""
+        self._time_offset += seconds
+        self.snowflakes.offset_ms += int(seconds * 1000)
+
+    def _ack_expired(self, rec: InteractionRecord) -> None:
+        if rec.callback is None and rec.failed is None:
+            rec.failed = f"This interaction failed (not acknowledged within {self.ack_deadline:g} s)"
+            self.failed_interactions.append(rec)
+            self.signal.notify()
 
     # -- validation ------------------------------------------------------------------------------------
     def record_violation(self, record: RecordedRequest, source: str, fields: list[tuple[str, str]]) -> None:
@@ -269,6 +299,10 @@ class FakeDiscord(GuildState):
             channel_id,
             self,
             source_message_id=int(message["id"]) if message is not None else None,
+            created=self.now(),
+        )
+        self._ack_timers.append(
+            asyncio.get_running_loop().call_later(self.ack_deadline, self._ack_expired, rec)
         )
         self.interactions.append(rec)
         self._interaction_index[interaction_id] = rec
