@@ -17,7 +17,7 @@ from bot.services.answer_types import Answer, as_lang
 from bot.store.papers import get_paper
 from bot.ui.answers import render_answer, render_partial
 from bot.ui.embeds import no_mentions
-from bot.ui.errors import UserFacingError
+from bot.ui.errors import UserFacingError, on_component_error
 from bot.ui.i18n import t
 from bot.ui.limits import truncate
 
@@ -64,6 +64,9 @@ class QuestionModal(discord.ui.Modal):
             label=t("answers.question", locale), style=discord.TextStyle.paragraph, max_length=500
         )
         self.add_item(self.question)
+
+    async def on_error(self, interaction: Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        await on_component_error(interaction, error)
 
     async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
         question = self.question.value

@@ -288,6 +288,31 @@ COMMAND_KO: dict[str, str] = {
     "Sync application commands (owner only)": "애플리케이션 명령 동기화 (소유자 전용)",
 }
 
+# -- issue 11: long commentary forms, shared answer cooldown, component errors -----------------------------
+MESSAGES.update(
+    {
+        "commentary.form_pick_one": {
+            "en": "This commentary and its English version ({length:,} characters) do not fit in one Discord "
+            "form. Edit one at a time: `/commentary edit text:original` or `text:english`.",
+            "ko": "이 코멘트와 영어 번역({length:,}자)은 디스코드 양식 하나에 다 들어가지 않아요. "
+            "`/commentary edit text:원문` 또는 `text:영어`로 하나씩 고쳐 주세요.",
+        },
+        "commentary.form_too_long": {
+            "en": "This text is {length:,} characters; a Discord form holds {limit:,}. Edit the note file and "
+            "import it again (`/digest import` or `paperbot ingest`).",
+            "ko": "이 글은 {length:,}자라서 디스코드 양식({limit:,}자)에 들어가지 않아요. 노트 파일을 고친 뒤 "
+            "다시 가져와 주세요 (`/digest import` 또는 `paperbot ingest`).",
+        },
+        "answers.continued": {"en": "(continued {n}/{total})", "ko": "(계속 {n}/{total})"},
+    }
+)
+COMMAND_KO.update(
+    {
+        "text": "글",
+        "Which text to edit when both do not fit in one form": "양식 하나에 다 안 들어갈 때 고칠 글",
+    }
+)
+
 
 class PaperbotTranslator(app_commands.Translator):
     """Korean localisations for command names, descriptions and options."""

@@ -11,12 +11,14 @@ import discord
 from bot.services import members
 from bot.store.papers import get_paper
 from bot.ui.embeds import no_mentions
+from bot.ui.errors import UserFacingError, guarded, on_component_error
 from bot.ui.i18n import t
 
 if TYPE_CHECKING:
     from bot.app import PaperBot
 
 Interaction: TypeAlias = "discord.Interaction[PaperBot]"
+MAX_ID = 2**63 - 1  # SQLite's INTEGER range
 
 
 class PaperButton(
@@ -45,7 +47,10 @@ class PaperButton(
     ) -> PaperButton:
         return cls(match["action"], int(match["paper_id"]))
 
+    @guarded
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        if self.paper_id > MAX_ID:  # a forged or corrupted custom_id: no such paper
+            raise UserFacingError(t("paper.not_found", interaction.locale, ref=str(self.paper_id)))
         if self.action == "save":
             await _toggle_saved(interaction, self.paper_id)
         else:
@@ -119,6 +124,11 @@ class Paginator(discord.ui.View):
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.page <= 1
         self.next.disabled = self.page >= self.pages
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: Interaction, error: Exception, item: discord.ui.Item[Any], /
+    ) -> None:
+        await on_component_error(interaction, error)
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         if interaction.user.id != self.owner_id:
