@@ -48,10 +48,12 @@ class StreamingReply:
         await self.interaction.edit_original_response(embed=render_partial(text, title=self.title))
 
     async def finish(self, answer: Answer, *, ephemeral: bool = False) -> None:
-        embed, rest = render_answer(answer, title=self.title)
-        await self.interaction.edit_original_response(embed=embed, allowed_mentions=no_mentions())
-        for part in rest:
-            await self.interaction.followup.send(part, ephemeral=ephemeral, allowed_mentions=no_mentions())
+        first, *rest = render_answer(answer, title=self.title)
+        await self.interaction.edit_original_response(embed=first, allowed_mentions=no_mentions())
+        for embed in rest:
+            await self.interaction.followup.send(
+                embed=embed, ephemeral=ephemeral, allowed_mentions=no_mentions()
+            )
 
 
 class QuestionModal(discord.ui.Modal):
