@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.app import PaperBot
 
 log = logging.getLogger(__name__)
+CLOCK_SKEW = dt.timedelta(minutes=10)  # the host's clock may run ahead of Discord's
 
 
 async def refresh_paper_posts(bot: PaperBot, paper_id: int) -> int:
@@ -131,11 +132,19 @@ class DiscordSender:
             log.warning("a post that already landed reported an error: %s", task.exception())
 
     async def find_post(self, channel_id: int, paper_id: int, day: dt.date) -> int | None:
+        """The post for (paper, day) this bot already made in the channel, if any, however long ago.
+
+        Discord dedupes an ``enforce_nonce`` resend only for a few minutes, so after a crash the post is
+        looked up instead: the bot's own messages since the outbox row was written (less a margin for
+        clock skew), oldest first, carrying the paper's Save button and the day in the footer.
+        """
         channel = await self._channel(channel_id)
         wanted = f"paperbot:save:{paper_id}"
         me = self.bot.user.id if self.bot.user else None
+        since = await self._post_written(channel_id, paper_id, day)
+        after = discord.Object(id=discord.utils.time_snowflake(since - CLOCK_SKEW)) if since else None
         try:
-            async for message in channel.history(limit=100):
+            async for message in channel.history(limit=None, after=after, oldest_first=True):
                 if message.author.id != me:
                     continue
                 ids = {
@@ -149,6 +158,17 @@ class DiscordSender:
         except (discord.NotFound, discord.Forbidden) as exc:
             raise ChannelUnavailable(exc.text or str(exc)) from exc
         return None
+
+    async def _post_written(self, channel_id: int, paper_id: int, day: dt.date) -> dt.datetime | None:
+        """When the outbox row for this post was written: no message for it can be older."""
+        written = await self.bot.db.fetchval(
+            "SELECT created_at FROM posts WHERE channel_id = ? AND paper_id = ? AND digest_date = ?",
+            (channel_id, paper_id, day.isoformat()),
+        )
+        if not written:
+            return None
+        when = dt.datetime.fromisoformat(str(written))
+        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
     async def open_dm(self, user_id: int) -> int:
         channel = await self.bot.create_dm(discord.Object(id=user_id))
