@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from bot.services.doctor import CheckResult, exit_status, format_results, run_checks, settings_error
-from bot.settings import Settings
+from bot.settings import Settings, settings_from
 from bot.store.db import Database
 from bot.store.migrations import MIGRATIONS
 
@@ -107,7 +107,7 @@ def make_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
 
     def build(**values: Any) -> Settings:
         values.setdefault("PAPERBOT_DB", tmp_path / "data" / "paperbot.db")
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return settings_from(**values)
 
     return build
 
@@ -145,7 +145,7 @@ async def test_healthy_setup(fake: FakeServers, make_settings: Any, tmp_path: Pa
     settings = make_settings(**healthy_values(fake, tmp_path))
     await (await Database.open(settings.db)).close()
     results = await run_checks(settings)
-    names = ["settings", "database", "discord", "llm", "embeddings", "inbox", "vault", "backups"]
+    names = ["settings", "database", "prompts", "discord", "llm", "embeddings", "inbox", "vault", "backups"]
     assert [r.name for r in results] == names
     failed = [r for r in results if not r.ok or r.skipped]
     assert failed == [], format_results(results)

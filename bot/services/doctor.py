@@ -22,6 +22,7 @@ import aiohttp
 import openai
 from pydantic import SecretStr, ValidationError
 
+from bot.services.prompts import check_templates, template_names
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.migrations import MIGRATIONS
@@ -322,6 +323,16 @@ async def check_embeddings(settings: Settings) -> CheckResult:
     return _passed(name, f"{model} at {endpoint}: {width}-d vectors")
 
 
+def check_prompts() -> CheckResult:
+    """Every prompt template ships with this install and renders with its variables."""
+    problems = check_templates()
+    if problems:
+        return _failed(
+            "prompts", "; ".join(problems), "reinstall paperbot (pip install --force-reinstall paperbot)"
+        )
+    return _passed("prompts", f"{len(template_names())} templates load and render")
+
+
 def check_folder(
     name: str, variable: str, path: Path | None, purpose: str, *, write: bool = False
 ) -> CheckResult:
@@ -366,6 +377,7 @@ async def run_checks(settings: Settings, *, discord_http: bool = True) -> list[C
     results = [
         check_settings(settings),
         await check_database(settings.db),
+        check_prompts(),
         await check_discord(settings) if discord_http else offline,
         await check_llm(settings),
         await check_embeddings(settings),
