@@ -17,7 +17,7 @@ def korean_text(chars: int) -> str:
     while len(text) < chars:
         paragraphs.append(sentence * 7)
         text = "\n\n".join(p.strip() for p in paragraphs)
-    return text[:chars].rstrip() + "."
+    return text[: chars - 1].rstrip() + "."
 
 
 def english_text(chars: int) -> str:

@@ -166,8 +166,16 @@ class SpecChecker:
 
 
 def _describe(error: Any) -> tuple[str, str]:
+    """``(field path, short reason)``: the length for size limits, never a 14,000-character value."""
     where = ".".join(str(p) for p in error.absolute_path)
-    return where, str(error.message)[:300]
+    instance, limit = error.instance, error.validator_value
+    if error.validator in ("maxLength", "minLength") and isinstance(instance, str):
+        return where, f"{len(instance):,} characters; {error.validator} is {limit}"
+    if error.validator in ("maxItems", "minItems") and isinstance(instance, list):
+        return where, f"{len(instance)} items; {error.validator} is {limit}"
+    shown = repr(instance)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return where, f"{shown} fails {error.validator}={str(limit)[:80]}"
 
 
 @functools.cache
