@@ -116,3 +116,25 @@ async def test_moderator_check_uses_the_permissions_discord_sends(env: BotEnv, r
         assert refused.ephemeral and "Only moderators" in refused.text
         env.fake.set_role_permissions("Managers", MANAGE_GUILD, notify=False)
         assert "Only moderators" not in (await env.fake.slash("route list", user="member")).text
+
+
+async def test_stale_buttons_and_forms_say_what_to_do(env: BotEnv, run_bot: Any) -> None:
+    await env.ingest_sample()
+    row = {"type": 1, "components": [{"type": 2, "style": 2, "label": "Next", "custom_id": "pager-next"}]}
+    old_pager = env.fake.create_message(
+        env.fake.channel_id("general"), env.fake.bot_user_id, {"components": [row]}
+    )
+    post = _buttons(env.fake, "papers", await _paper_id(env))
+    async with run_bot(env.make_bot):
+        opened = await env.fake.click(
+            post, post["components"][0]["components"][0]["custom_id"], user="member"
+        )
+        assert opened.callback_type == 9
+    async with run_bot(env.make_bot):  # restarted: the open form and the old pager have no handler now
+        pressed = await env.fake.click(old_pager, "pager-next", user="member")
+        assert pressed.ephemeral and "Run the command again" in pressed.text
+        late = await env.fake.submit_modal(opened, {"Your question": "still there?"}, user="member")
+        assert late.ephemeral and "Run the command again" in late.text
+        # live components are not answered twice
+        saved = await env.fake.click(post, post["components"][0]["components"][2]["custom_id"], user="member")
+        assert "Run the command again" not in saved.text

@@ -304,6 +304,10 @@ MESSAGES.update(
             "다시 가져와 주세요 (`/digest import` 또는 `paperbot ingest`).",
         },
         "answers.continued": {"en": "(continued {n}/{total})", "ko": "(계속 {n}/{total})"},
+        "error.expired": {
+            "en": "This has expired (it timed out, or the bot restarted). Run the command again.",
+            "ko": "시간이 지나 만료되었어요 (또는 봇이 다시 시작됐어요). 명령을 다시 실행해 주세요.",
+        },
     }
 )
 COMMAND_KO.update(
