@@ -31,10 +31,15 @@ _SPEC_MISSING = (
 )
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def spec_status() -> str:
+    """One line saying whether request bodies are validated against the spec, and which file."""
     if spec_checker() is None:
         return _SPEC_MISSING.format(path=spec_path())
     return f"fakediscord: validating request bodies against {spec_path()}"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return spec_status()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
