@@ -213,3 +213,4 @@ async def test_dev_guild_the_bot_is_not_in_warns_and_keeps_running(
     assert proc.returncode == 0, stderr
     assert "could not sync commands to PAPERBOT_DEV_GUILD_ID 123456789" in stderr
     assert "Traceback" not in stderr and "voice will NOT" not in stderr
+    assert (tmp_path / "data" / "inbox").is_dir()
