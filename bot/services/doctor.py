@@ -350,11 +350,12 @@ def check_folder(
         return _passed(name, f"{variable} not set: {purpose} is off")
     access, needs = (os.R_OK | os.X_OK | os.W_OK, "writable") if write else (os.R_OK | os.X_OK, "readable")
     owned = data_dir is not None and path.resolve().is_relative_to(data_dir.resolve())
-    if not path.exists() and owned and os.access(data_dir or path, os.W_OK | os.X_OK):
-        return _passed(name, f"{path} does not exist yet; the bot creates it when it starts")
     if not path.exists():
         parent = next((p for p in path.parents if p.exists()), Path.cwd())
-        if write and os.access(parent, os.W_OK | os.X_OK):
+        creatable = os.access(parent, os.W_OK | os.X_OK)
+        if owned and creatable:
+            return _passed(name, f"{path} does not exist yet; the bot creates it when it starts")
+        if write and creatable:
             return _passed(name, f"{path} does not exist yet; it is created when first needed")
         return _failed(
             name, f"{path} does not exist", f"mkdir -p {path} ({needs} by the bot), or unset {variable}"
