@@ -197,6 +197,7 @@ async def test_dev_guild_the_bot_is_not_in_warns_and_keeps_running(
         "DISCORD_TOKEN": "fake-token",
         "PAPERBOT_DEV_GUILD_ID": "123456789",
         "PAPERBOT_EMBEDDINGS": "none",
+        "PAPERBOT_INBOX_DIR": str(tmp_path / "data" / "inbox"),  # a fresh data folder: the bot makes it
     }
     proc = await start_paperbot("run", env=env, cwd=tmp_path)
     try:
@@ -213,3 +214,4 @@ async def test_dev_guild_the_bot_is_not_in_warns_and_keeps_running(
     assert proc.returncode == 0, stderr
     assert "could not sync commands to PAPERBOT_DEV_GUILD_ID 123456789" in stderr
     assert "Traceback" not in stderr and "voice will NOT" not in stderr
+    assert (tmp_path / "data" / "inbox").is_dir()
