@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 import discord
 from discord import app_commands
 
+from bot.store.db import DatabaseBusy
 from bot.ui.checks import NotModerator
 from bot.ui.embeds import no_mentions
 from bot.ui.i18n import t
@@ -43,6 +44,8 @@ def message_for(error: app_commands.AppCommandError, locale: discord.Locale) -> 
         return t("error.not_moderator", locale)
     if isinstance(error, UserFacingError):
         return str(error)
+    if isinstance(original, DatabaseBusy):
+        return t("error.busy", locale)
     if isinstance(error, app_commands.TransformerError):
         return t("error.bad_input", locale, reason=str(error))
     if isinstance(original, ValueError):
@@ -62,7 +65,7 @@ def is_expected(error: BaseException) -> bool:
     """Refusals and bad input: answered with a short message, logged at info, not a failure."""
     return isinstance(
         error, NotModerator | app_commands.CheckFailure | UserFacingError | app_commands.TransformerError
-    ) or isinstance(root_cause(error), ValueError)
+    ) or isinstance(root_cause(error), ValueError | DatabaseBusy)
 
 
 def where(interaction: discord.Interaction[PaperBot]) -> str:

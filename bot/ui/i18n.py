@@ -20,6 +20,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "모더레이터만 사용할 수 있어요 (서버 관리 권한 또는 모더레이터 역할).",
     },
     "error.guild_only": {"en": "Use this command in a server.", "ko": "서버 안에서 사용해 주세요."},
+    "error.busy": {
+        "en": "The database is busy with another job (an import, a backup). Nothing was changed; "
+        "try again in a minute.",
+        "ko": "데이터베이스가 다른 작업(가져오기, 백업) 중이에요. 아무것도 바뀌지 않았어요. 1분 후 다시 시도해 주세요.",
+    },
     "error.bad_input": {"en": "{reason}", "ko": "{reason}"},
     "error.not_yours": {
         "en": "These buttons belong to whoever ran the command; run it yourself to page.",
