@@ -90,7 +90,9 @@ class TitleHasher(HashEmbedder):
     dim = 32
 
 
-async def test_a_second_source_embeds_only_its_fields_and_joins_the_fusion(db: Database, tmp_path: Path) -> None:
+async def test_a_second_source_embeds_only_its_fields_and_joins_the_fusion(
+    db: Database, tmp_path: Path
+) -> None:
     await _seed(db, tmp_path)
     main, second = HashEmbedder(), TitleHasher()
     retriever = await Retriever.build(db, main, extra=[(second, {"title": 0.4})])
