@@ -165,6 +165,7 @@ async def test_tags_of_a_database_from_before_tag_sources_are_credited_on_upgrad
     # Put the database back to schema 3, as a paperbot from before tag and entry sources left it.
     await db.execute("DROP TABLE tag_sources")
     await db.execute("DROP TABLE entry_sources")
+    await db.execute("ALTER TABLE chunks DROP COLUMN field")  # added by migration 6
     await db.conn.execute("PRAGMA user_version=3")
     await db.close()
 
