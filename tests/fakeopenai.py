@@ -98,7 +98,9 @@ class FakeOpenAI:
         """The request errors a real server gives: unknown model, reasoning-model parameters, roles."""
         model = str(body.get("model", ""))
         if not self.any_name and model not in self.served:
-            return _error(404, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found")
+            return _error(
+                404, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found"
+            )
         if _REASONING.match(model):
             if "max_tokens" in body:
                 message = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."
@@ -163,7 +165,11 @@ class FakeOpenAI:
                             "message": {"role": "assistant", "content": text},
                         }
                     ],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 10},
+                    "usage": {
+                        "prompt_tokens": 10,
+                        "completion_tokens": len(text.split()),
+                        "total_tokens": 10,
+                    },
                 }
             )
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
