@@ -16,6 +16,7 @@ from bot.services.llm import LLM
 from bot.services.prompts import render
 from bot.services.retrieval import Retriever, passages_for
 from bot.store.db import Database
+from bot.store.papers import tags_for
 
 log = logging.getLogger(__name__)
 __all__ = ["AnswerLimits", "Answerer", "OnText"]
@@ -59,7 +60,8 @@ class Answerer:
             return cached
         passages = await self.retriever.passages(question, tag=tag, k=5)
         weights = await term_weights(self.db, question)
-        if not is_covered(weights, passages):
+        tags = await tags_for(self.db, list({p.paper_id for p in passages}))
+        if not is_covered(weights, passages, tags):
             return self._store(key, _uncovered(self.mode, language))
         prompt = render("ask", passages=passages_block(passages), question=question)
         answer = await self._answer(prompt, passages, language, weights, guild_id, on_text)
