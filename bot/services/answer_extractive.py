@@ -22,7 +22,7 @@ MAX_BULLETS = 4
 PER_PAPER = 2
 MIN_SENTENCE = 12
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_WORD = re.compile(r"[\uac00-\ud7a3]+|[^\W_]+", re.UNICODE)
+_WORD = re.compile(r"[\uac00-\ud7a3]+|[^\W_\uac00-\ud7a3]+", re.UNICODE)
 _SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ers", "ies", "ied", "ed", "es", "er", "ly", "s")
 
 # Markup the notes carry from arXiv and Markdown: LaTeX commands, math delimiters, emphasis, links.
@@ -172,19 +172,34 @@ def coverage(
 
 
 def is_covered(weights: Weights, passages: list[Passage], tags: dict[int, list[str]] | None = None) -> bool:
-    """One retrieved paper holds three of the question's words carrying 15% of its weight, two carrying
-    60%, or the only one. A rare word alone (a place name in a field's notes) is a coincidence; a long
-    paraphrase shares few of its words with the note it describes (bench/answer_eval.py)."""
+    """One retrieved paper (or two, each holding two of its words: a question about both) holds three
+    of the question's words carrying 15% of its weight, two carrying 60%, or all of them. A rare word
+    alone (a place name in a field's notes) is a coincidence; a long paraphrase shares few of its
+    words with the note it describes (bench/answer_eval.py measures both)."""
     if not passages:
         return False
     if not weights.terms:
         return True
-    for keys in _paper_keys(passages, tags).values():
-        share = weights.share(keys)
-        found = sum(weights.found(word, keys) for word in weights.terms)
-        if (found >= 3 and share >= 0.15) or (found >= 2 and share >= 0.6) or (found == len(weights.terms)):
-            return True
-    return False
+    papers = list(_paper_keys(passages, tags).values())
+    pairs = [
+        a | b
+        for i, a in enumerate(papers)
+        for b in papers[i + 1 :]
+        if min(_found(weights, a), _found(weights, b)) >= 2
+    ]
+    return any(passes(weights, keys) for keys in papers + pairs)
+
+
+def passes(weights: Weights, keys: set[str]) -> bool:
+    """The coverage test for one text's keys (see :func:`is_covered`)."""
+    if not weights.terms:
+        return True
+    share, found = weights.share(keys), _found(weights, keys)
+    return (found >= 3 and share >= 0.15) or (found >= 2 and share >= 0.6) or found == len(weights.terms)
+
+
+def _found(weights: Weights, keys: set[str]) -> int:
+    return sum(weights.found(word, keys) for word in weights.terms)
 
 
 def _similar(a: set[str], b: set[str]) -> bool:
