@@ -31,7 +31,9 @@ def add_ops_commands(
     p.add_argument("target", type=Path, metavar="DIR")
 
     p = sub.add_parser("doctor", parents=[db_default], help="check settings, database and endpoints")
-    p.add_argument("--offline", action="store_true", help="skip the Discord API checks")
+    p.add_argument(
+        "--offline", action="store_true", help="skip the Discord API checks and the chat and embeddings calls"
+    )
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("health", parents=[db_default], help="exit 0 when a running bot is connected")
@@ -99,7 +101,7 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         results = [settings_error(exc)]
     else:
-        results = await run_checks(settings, discord_http=not args.offline)
+        results = await run_checks(settings, discord_http=not args.offline, endpoints=not args.offline)
     if args.json:
         print_json([r.__dict__ for r in results])
     else:

@@ -67,7 +67,7 @@ class LLM:
         self.max_tokens = max_tokens
         self.reasoning = is_reasoning_model(model) if reasoning is None else reasoning
 
-    def _options(self) -> dict[str, Any]:
+    def request_options(self) -> dict[str, Any]:
         if self.reasoning:
             # Reasoning tokens count against this cap too: leave room for the visible answer.
             return {"max_completion_tokens": self.max_tokens * 4}
@@ -79,7 +79,7 @@ class LLM:
             messages=cast(Any, messages),
             stream=True,
             timeout=self.timeout,
-            **self._options(),
+            **self.request_options(),
         )
         try:
             async for chunk in stream:
@@ -98,7 +98,7 @@ class LLM:
                 model=self.model,
                 messages=cast(Any, messages),
                 timeout=self.timeout,
-                **self._options(),
+                **self.request_options(),
             )
         return response.choices[0].message.content or ""
 
