@@ -89,8 +89,10 @@ async def test_compare_and_summarise_commands(env: BotEnv, run_bot: Any, fake_op
             "compare", {"paper_a": "2407.07860", "paper_b": "2407.07860"}, user="admin"
         )
         assert same.ephemeral and "two different papers" in same.text
-        long_reply = ("문장입니다. " * 900) + "[1]"
-        fake_openai.reply = long_reply
+        # An endpoint that ignores max_tokens: the answer stops at PAPERBOT_ANSWER_MAX_CHARS, marked cut off.
+        fake_openai.reply, fake_openai.ignore_max_tokens = "요약 [1]. " + "문장입니다. " * 900, True
         summary = await env.fake.slash("summarise", {"paper": "2407.07860"}, user="moderator")
-        await summary.wait_followups(1)
-        assert len(summary.embeds[0]["description"]) <= 4096
+        await summary.wait_until(
+            lambda r: r.embeds and "cut off" in r.embeds[0].get("footer", {}).get("text", "")
+        )
+        assert len(summary.embeds[0]["description"]) <= 3100
