@@ -35,7 +35,9 @@ def baseline_covers(question: str, passages: list[Passage]) -> bool:
     terms = query_terms(question)
     if not passages:
         return False
-    return any(t in p.text.casefold() or t in p.title.casefold() for p in passages for t in terms) or not terms
+    return (
+        any(t in p.text.casefold() or t in p.title.casefold() for p in passages for t in terms) or not terms
+    )
 
 
 def pct(part: int, whole: int) -> str:
@@ -63,7 +65,9 @@ async def run(db: Database, on_topic: list[dict[str, object]], off_topic: list[d
         base_on += int(baseline_covers(question, passages))
         by_kind.setdefault(str(item["kind"]), []).append(hit)
         if not hit or not answer.covered:
-            misses.append(f"  {'covered' if answer.covered else 'UNCOVERED':<10}{first or '-':<12}{question[:70]}")
+            misses.append(
+                f"  {'covered' if answer.covered else 'UNCOVERED':<10}{first or '-':<12}{question[:70]}"
+            )
     covered_off = base_off = 0
     wrong_off: list[str] = []
     for item in off_topic:
@@ -83,11 +87,17 @@ async def run(db: Database, on_topic: list[dict[str, object]], off_topic: list[d
     print(f"  (retrieval's top paper is the expected one: {pct(top1_ok, n_on)})")
     for kind, hits in sorted(by_kind.items()):
         print(f"  {kind:<11}{pct(sum(hits), len(hits))}")
-    print(f"covered right, overall:    {pct(right[0], n_on + n_off)}   baseline {pct(right[1], n_on + n_off)}")
+    print(
+        f"covered right, overall:    {pct(right[0], n_on + n_off)}   baseline {pct(right[1], n_on + n_off)}"
+    )
     print(f"  on-topic said covered:   {pct(covered_on, n_on)}   baseline {pct(base_on, n_on)}")
-    print(f"  off-topic said uncovered: {pct(n_off - covered_off, n_off)}   baseline {pct(n_off - base_off, n_off)}")
+    print(
+        f"  off-topic said uncovered: {pct(n_off - covered_off, n_off)}   baseline {pct(n_off - base_off, n_off)}"
+    )
     ms = sorted(x * 1000 for x in latencies)
-    print(f"answer latency: median {statistics.median(ms):.1f} ms, p95 {ms[int(0.95 * (len(ms) - 1))]:.1f} ms")
+    print(
+        f"answer latency: median {statistics.median(ms):.1f} ms, p95 {ms[int(0.95 * (len(ms) - 1))]:.1f} ms"
+    )
     if misses:
         print("on-topic misses (covered?, first citation, question):")
         print("\n".join(misses))
@@ -97,7 +107,9 @@ async def run(db: Database, on_topic: list[dict[str, object]], off_topic: list[d
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--vault", type=Path, default=ROOT.parent / "shared" / "corpus" / "arxiv-today")
     parser.add_argument("--questions", type=Path, default=ROOT / "bench" / "retrieval_questions.json")
     parser.add_argument("--offtopic", type=Path, default=ROOT / "bench" / "offtopic_questions.json")

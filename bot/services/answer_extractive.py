@@ -217,7 +217,7 @@ def extractive_answer(
     order = {pid: rank for rank, pid in enumerate(dict.fromkeys(p.paper_id for p in passages))}
     papers = coverage(weights, passages)
     titles = {p.paper_id: weights.share(text_keys(p.title)) for p in passages}
-    paper_score = {pid: papers[pid] + 0.5 * titles[pid] + 0.05 / (1 + order[pid]) for pid in order}
+    paper_score = {pid: papers[pid] + 0.5 * titles[pid] + 0.15 / (1 + order[pid]) for pid in order}
     scored: list[tuple[float, float, str, set[str], Passage]] = []
     for passage in passages:
         for position, raw in enumerate(SENTENCE_BREAK.split(passage.text)):
