@@ -42,6 +42,7 @@ async def test_cli_digest_post_over_rest_only(env: BotEnv) -> None:
         "PAPERBOT_DB": str(env.settings.db),
         "PAPERBOT_DISCORD_API_BASE": env.fake.api_base,
         "PAPERBOT_DISCORD_GATEWAY_URL": env.fake.gateway_url,
+        "PAPERBOT_DEV_GUILD_ID": str(env.fake.guild_id),  # a one-shot REST run must still not sync
     }
     code, out, err = await _paperbot("digest", "post", "--date", "2024-07-11", env=settings)
     assert code == 0, err
@@ -50,6 +51,8 @@ async def test_cli_digest_post_over_rest_only(env: BotEnv) -> None:
     code, out, _ = await _paperbot("digest", "post", "--date", "2024-07-11", env=settings)
     assert "6 already posted" in out and len(env.fake.messages_in("papers")) == 6
     assert "fake-token" not in out + err
+    assert env.fake.requests_matching("PUT /applications/*/guilds/*/commands") == []
+    assert env.fake.requests_matching("PUT /applications/*/commands") == []
 
 
 async def test_status_for_moderators(env: BotEnv, run_bot: Any) -> None:
