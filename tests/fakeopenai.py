@@ -7,7 +7,7 @@ Besides HTTP faults it reproduces what real servers and small models did (llama.
 - ``system_role="drop"``: the chat template drops system messages (llama-cpp-python's gemma format);
   ``"reject"``: it refuses them with a 400. The "model" follows the citation rule only when the rule
   reached it; otherwise it answers with ``uncited``.
-- ``mode="echo"``: the model copies the passages back; ``think``: a ``<think>`` block comes first.
+- ``mode="echo"``: the model copies the passages back (``"parrot"``: its whole prompt); ``think``: a ``<think>`` block comes first.
 - ``max_tokens`` is honoured (a word is a token): a longer reply stops with ``finish_reason: "length"``,
   unless ``ignore_max_tokens`` (then ``mode="runaway"`` streams far past any cap).
 - ``delay``: seconds between streamed pieces (a slow CPU server).
@@ -45,7 +45,7 @@ class FakeOpenAI:
     reply: str = "4DiM trains on video without camera poses [1]."
     uncited: str = "4DiM trains on video without camera poses."
     replies: list[str] = field(default_factory=list)  # used first, one per request
-    mode: str = "ok"  # ok | 429 | 500 | hang | garbled | empty | echo | runaway
+    mode: str = "ok"  # ok | 429 | 500 | hang | garbled | empty | echo | parrot | runaway
     system_role: str = "keep"  # keep | drop | reject
     think: str | None = None
     delay: float = 0.0
@@ -122,6 +122,8 @@ class FakeOpenAI:
             text = ""
         elif self.mode == "echo":
             text = " ".join(re.findall(r"<passage [^>]*>\n(.*?)\n</passage>", prompt, re.DOTALL))
+        elif self.mode == "parrot":  # a base model continuing its prompt: the rules and passages again
+            text = re.sub(r"<[^>]+>", "", messages[-1]["content"])[:1500]
         elif self.mode == "runaway":
             text = "4DiM trains on video [1]. " + "And it keeps going on and on. " * 2000
         elif self.replies:

@@ -71,6 +71,15 @@ async def test_echoed_passages_are_detected(db: Database, tmp_path: Path, fake_o
     )
 
 
+async def test_a_model_repeating_its_whole_prompt_is_detected(
+    db: Database, tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    await _seed(db, tmp_path)
+    fake_openai.mode = "parrot"
+    answer = await _answerer(db, fake_openai).ask(QUESTION)
+    assert answer.mode == "extractive" and answer.notice is not None and "only repeated" in answer.notice
+
+
 async def test_think_blocks_are_never_shown(db: Database, tmp_path: Path, fake_openai: FakeOpenAI) -> None:
     await _seed(db, tmp_path)
     fake_openai.think = "The user asks about 4DiM. Passage 1 says [1] ..."

@@ -150,7 +150,7 @@ async def answer_with_llm(
                     )
                     placement = "user"
                     continue
-                outcome = _judge(reply, passages, known)
+                outcome = _judge(reply, passages, known, (rules, prompt))
                 if outcome.reason in STRICTER and not retried:
                     retried, extra = True, STRICTER[outcome.reason]
                     log.info("the model's answer: %s; asking once more, more strictly", outcome.reason)
@@ -158,10 +158,10 @@ async def answer_with_llm(
                 return outcome, placement
     except TimeoutError:
         reply.error = TimeoutError()
-        return _judge(reply, passages, known), placement
+        return _judge(reply, passages, known, (rules, prompt)), placement
 
 
-def _judge(reply: _Reply, passages: list[Passage], known: set[int]) -> Outcome:
+def _judge(reply: _Reply, passages: list[Passage], known: set[int], prompt: tuple[str, ...]) -> Outcome:
     text = reply.text.strip()
     if reply.error is not None and not text:
         return Outcome(reason=failure_reason(reply.error), failed=True)
@@ -171,7 +171,7 @@ def _judge(reply: _Reply, passages: list[Passage], known: set[int]) -> Outcome:
         return Outcome(not_covered=True)
     if reply.error is not None and not any(n in known for n in cited_numbers(text)):
         return Outcome(reason=failure_reason(reply.error), failed=True)
-    if is_echo(text, passages):
+    if is_echo(text, passages, prompt):
         return Outcome(reason="echo")
     if not any(n in known for n in cited_numbers(text)):
         return Outcome(reason="no_citations")

@@ -110,16 +110,17 @@ def says_not_covered(text: str) -> bool:
     return bool(_NOT_COVERED.match(first))
 
 
-def is_echo(text: str, passages: list[Passage]) -> bool:
-    """Most of the answer is copied word for word from the passages (or the prompt's markup)."""
+def is_echo(text: str, passages: list[Passage], also: tuple[str, ...] = ()) -> bool:
+    """Most of the answer is copied word for word from the passages, the prompt's markup, or ``also``
+    (the rules and the prompt: small models repeat their whole input)."""
     if "<passage" in text or "</passages>" in text:
         return True
     words = [w.casefold() for w in _WORDS.findall(_CITE.sub(" ", text))]
     if len(words) < ECHO_SHINGLE + 2:
         return False
     source: set[tuple[str, ...]] = set()
-    for p in passages:
-        found = [w.casefold() for w in _WORDS.findall(f"{p.title} {p.text}")]
+    for copied in [f"{p.title} {p.text}" for p in passages] + list(also):
+        found = [w.casefold() for w in _WORDS.findall(copied)]
         source.update(tuple(found[i : i + ECHO_SHINGLE]) for i in range(len(found) - ECHO_SHINGLE + 1))
     shingles = [tuple(words[i : i + ECHO_SHINGLE]) for i in range(len(words) - ECHO_SHINGLE + 1)]
     return sum(1 for s in shingles if s in source) / len(shingles) >= ECHO_SHARE
