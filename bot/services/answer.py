@@ -201,4 +201,4 @@ def _uncovered(mode: str, language: str) -> Answer:
     """ "The notes do not cover this", in the question's language, with no quotes from unrelated notes."""
     lang = as_lang(language)
     text = notice("uncovered", lang)
-    return Answer(text, "llm" if mode == "llm" else "extractive", lang, notice=text, covered=False)
+    return Answer(text, "llm" if mode == "llm" else "extractive", lang, covered=False)
