@@ -53,6 +53,7 @@ class FakeOpenAI:
     served: list[str] = field(default_factory=lambda: ["test-model"])
     any_name: bool = False
     embeddings_404: bool = False
+    embeddings_500: bool = False  # llama.cpp's route when the model was not loaded for embeddings
     requests: list[dict[str, Any]] = field(default_factory=list)
     seen: list[list[dict[str, str]]] = field(default_factory=list)  # messages after the template
     url: str = ""
@@ -83,6 +84,10 @@ class FakeOpenAI:
     async def embeddings(self, request: web.Request) -> web.Response:
         if self.embeddings_404:
             return web.Response(status=404, text="Not Found")
+        if self.embeddings_500:
+            return web.json_response(
+                {"error": {"message": "Llama model must be created with embedding=True"}}, status=500
+            )
         body = await request.json()
         self.requests.append(body)
         data = []

@@ -79,6 +79,17 @@ async def test_an_embeddings_404_is_not_blamed_on_the_chat_model(
     assert embeddings.fix is not None and "the chat model is not involved" in embeddings.fix
 
 
+async def test_a_chat_only_server_failing_embeddings_is_explained(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake_openai.embeddings_500 = True
+    found = await checks(fake_openai, tmp_path)
+    assert found["llm"].ok and not found["embeddings"].ok
+    assert found["embeddings"].detail.endswith(
+        "the server cannot make embeddings (a chat-only server, e.g. llama.cpp without embeddings)"
+    )
+
+
 async def test_reasoning_models_pass_with_their_parameters(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     fake_openai.served = ["o3-mini"]
     llm = (await checks(fake_openai, tmp_path, PAPERBOT_LLM_MODEL="o3-mini"))["llm"]

@@ -214,7 +214,9 @@ async def check_embeddings(settings: Settings, *, call: bool = True) -> CheckRes
             model=model, input=["paperbot doctor"], encoding_format="float"
         )
         width = len(response.data[0].embedding) if response.data else 0
-    except (openai.NotFoundError, openai.BadRequestError) as exc:
+    except openai.APIStatusError as exc:
+        if exc.status_code in (401, 403):
+            return api_failure(name, endpoint, exc)
         fix = (
             f"set PAPERBOT_EMBEDDINGS_MODEL to an embedding model {endpoint} serves, point OPENAI_BASE_URL at "
             "a server with /v1/embeddings, or set PAPERBOT_EMBEDDINGS=offline (the chat model is not involved)"
@@ -222,6 +224,10 @@ async def check_embeddings(settings: Settings, *, call: bool = True) -> CheckRes
         detail = f"{endpoint}/embeddings answered HTTP {exc.status_code} for {model}"
         if exc.status_code == 404:
             detail += ": no embeddings endpoint there, or no such embedding model"
+        elif exc.status_code >= 500:
+            detail += (
+                ": the server cannot make embeddings (a chat-only server, e.g. llama.cpp without embeddings)"
+            )
         return failed(name, detail, fix)
     except openai.OpenAIError as exc:
         return api_failure(name, endpoint, exc, what=" (embeddings)")
