@@ -151,14 +151,25 @@ async def answer_with_llm(
                     placement = "user"
                     continue
                 outcome = _judge(reply, passages, known, (rules, prompt))
+                if outcome.reason is not None and (retried or outcome.reason not in STRICTER):
+                    log.info("the model's reply (%s): %r", outcome.reason, _excerpt(reply.text))
                 if outcome.reason in STRICTER and not retried:
                     retried, extra = True, STRICTER[outcome.reason]
-                    log.info("the model's answer: %s; asking once more, more strictly", outcome.reason)
+                    log.info(
+                        "the model's answer: %s (%r); asking once more, more strictly",
+                        outcome.reason,
+                        _excerpt(reply.text),
+                    )
                     continue
                 return outcome, placement
     except TimeoutError:
         reply.error = TimeoutError()
         return _judge(reply, passages, known, (rules, prompt)), placement
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
 def _judge(reply: _Reply, passages: list[Passage], known: set[int], prompt: tuple[str, ...]) -> Outcome:
