@@ -6,13 +6,17 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.settings import DEFAULT_DB
+from bot.settings import Settings, load_settings
+from bot.store.db import Database
+
+log = logging.getLogger("bot.cli")
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -80,11 +84,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cli_settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment and `.env`, with ``--db`` applied (loaded once per command)."""
+    cached: Settings | None = getattr(args, "_settings", None)
+    if cached is None:
+        cached = load_settings()
+        if getattr(args, "db", None):
+            cached.db = Path(args.db)
+        args._settings = cached
+    return cached
+
+
 def resolve_db(args: argparse.Namespace) -> Path:
-    if getattr(args, "db", None):
-        return Path(args.db)
-    env = os.environ.get("PAPERBOT_DB")
-    return Path(env) if env else DEFAULT_DB
+    """``--db``, else PAPERBOT_DB (environment or `.env`), else ./data/paperbot.db."""
+    return cli_settings(args).db
+
+
+async def open_db(args: argparse.Namespace, *, migrate: bool = True) -> Database:
+    """The command's database, waiting at most PAPERBOT_DB_BUSY_TIMEOUT for another process's lock."""
+    settings = cli_settings(args)
+    return await Database.open(settings.db, migrate=migrate, busy_timeout=settings.db_busy_timeout)
 
 
 def fail(message: str) -> int:
@@ -107,6 +126,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handler: Handler = {**HANDLERS, **OPS_HANDLERS}[args.command]
     try:
-        return asyncio.run(handler(args))
+        status = asyncio.run(handler(args))
+        sys.stdout.flush()
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return closed_pipe()
+    except Exception as exc:
+        from bot.failures import explain
+
+        message = explain(exc)
+        if message is None:
+            raise
+        log.debug("%s failed", args.command, exc_info=exc)
+        for line in message.splitlines():
+            print(f"paperbot: {line}", file=sys.stderr)
+        return 1
+    return status
+
+
+def closed_pipe() -> int:
+    """The reader went away (`paperbot doctor --json | head`): stop quietly, as `cat` would."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader closed

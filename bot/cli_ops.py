@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli import Handler, fail, print_json, resolve_db
+from bot.cli import Handler, fail, open_db, print_json, resolve_db
 from bot.settings import load_settings
 from bot.store.db import Database
 
@@ -48,10 +48,10 @@ async def cmd_digest(args: argparse.Namespace) -> int:
     if settings.discord_token is None:
         return fail("DISCORD_TOKEN is not set: add it to .env (see .env.example)")
     point_at_server(settings)
-    async with await Database.open(resolve_db(args)) as db:
+    async with await open_db(args) as db:
         services = Services(settings, db)  # no scheduler: one run, then exit
         await attach_features(services)
-        bot = PaperBot(services)
+        bot = PaperBot(services, rest_only=True)
         async with bot:
             await bot.login(settings.discord_token.get_secret_value())
             runner = DigestRunner(bot)
@@ -73,7 +73,7 @@ async def cmd_digest(args: argparse.Namespace) -> int:
 async def cmd_db(args: argparse.Namespace) -> int:
     from bot.services.ops import backup_to
 
-    async with await Database.open(resolve_db(args)) as db:
+    async with await open_db(args) as db:
         target = await backup_to(db, args.target)
     print(f"backed up {resolve_db(args)} to {target}")
     return 0
@@ -82,7 +82,7 @@ async def cmd_db(args: argparse.Namespace) -> int:
 async def cmd_export(args: argparse.Namespace) -> int:
     from bot.services.export import export_vault
 
-    async with await Database.open(resolve_db(args)) as db:
+    async with await open_db(args) as db:
         report = await export_vault(db, args.target)
     print(report.summary())
     return 0

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         description="Put before each note chunk sent to the embedding model (nomic-embed-text: search_document:).",
     )
     db: Path = Field(default=DEFAULT_DB, validation_alias="PAPERBOT_DB", description="SQLite database path.")
+    db_busy_timeout: float = Field(
+        default=8.0,
+        gt=0,
+        validation_alias="PAPERBOT_DB_BUSY_TIMEOUT",
+        description="Seconds to wait for another process's database lock before giving up.",
+    )
     timezone: str = Field(
         default="UTC", validation_alias="PAPERBOT_TIMEZONE", description="IANA time zone for digests."
     )
