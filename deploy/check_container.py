@@ -14,6 +14,9 @@ Needs the dev install (aiohttp) for the fake. Exits 0 after printing SKIPPED whe
 running (`../shared/tools/local-docker up` starts it on the project machine), 1 when a step fails.
 """
 
+# Waits take an explicit ``timeout``: a silent container must fail the check, never hang it.
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import argparse
@@ -28,14 +31,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.fakediscord lives in the checkout
 
+if TYPE_CHECKING:
+    from tests.fakediscord import FakeDiscord
+
 IMAGE = "paperbot:check"
 LOCAL_BASE = "local/python:3.11-bookworm"  # what ../shared/tools/local-docker builds
 UID = 10001  # the image's paperbot user (deploy/Dockerfile)
-TOKEN = "fake-bot-token"  # only the loopback fake sees it
+TOKEN = "fake-bot-token"  # noqa: S105 (only the loopback fake sees it)
 NOTE_NAME = "240702 Tidal Attention.md"
 NOTE = """https://arxiv.org/abs/2407.01234
 
@@ -120,14 +127,27 @@ def data_folders() -> Iterator[tuple[Path, Path]]:
 
 
 class Check:
-    def __init__(self, base: str, t: Transcript) -> None:
+    def __init__(self, base: str, t: Transcript, *, no_cache: bool = False) -> None:
         self.base = base
+        self.no_cache = no_cache
         self.t = t
         self.container = f"paperbot-check-{os.getpid()}"
         self.build_seconds = 0.0
 
-    def docker_run(self, data: Path, notes: Path, *command: str, env: dict[str, str] | None = None) -> list[str]:
-        argv = ["docker", "run", "--rm", "--network", "host", "-v", f"{data}:/data", "-v", f"{notes}:/notes:ro"]
+    def docker_run(
+        self, data: Path, notes: Path, *command: str, env: dict[str, str] | None = None
+    ) -> list[str]:
+        argv = [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "-v",
+            f"{data}:/data",
+            "-v",
+            f"{notes}:/notes:ro",
+        ]
         for key, value in (env or {}).items():
             argv += ["-e", f"{key}={value}"]
         return [*argv, IMAGE, *command]
@@ -136,14 +156,24 @@ class Check:
         t = self.t
         t.step(f"build deploy/Dockerfile (base {self.base}) as {IMAGE}")
         argv = ["docker", "build", "--network", "host", "--build-arg", f"PYTHON_IMAGE={self.base}"]
-        argv += ["-f", "deploy/Dockerfile", "-t", IMAGE, str(ROOT)]
+        argv += [
+            "-f",
+            "deploy/Dockerfile",
+            "-t",
+            IMAGE,
+            *(["--no-cache"] if self.no_cache else []),
+            str(ROOT),
+        ]
         t.say("   $ " + " ".join(argv))
         started = time.monotonic()
         result = await run(*argv, timeout=900)
         self.build_seconds = time.monotonic() - started
         steps = [line for line in result.out.splitlines() if line.startswith("Step ")]
         t.output("\n".join(steps) if steps and result.rc == 0 else result.out, limit=60)
-        expect(result.rc == 0, f"image built in {self.build_seconds:.0f} s", t)
+        cached = result.out.count("Using cache")
+        expect(
+            result.rc == 0, f"image built in {self.build_seconds:.0f} s ({cached} steps from the cache)", t
+        )
         size = await run("docker", "image", "inspect", "--format", "{{.Size}}", IMAGE)
         t.say(f"   image size {int(size.out.strip()) / 1e6:.0f} MB")
 
@@ -181,7 +211,11 @@ class Check:
         t.output(fresh.out)
         t.say(
             f"   note: exit {fresh.rc}"
-            + ("" if fresh.rc == 0 else "; reported, not required: `paperbot run` creates the folders it owns")
+            + (
+                ""
+                if fresh.rc == 0
+                else "; reported, not required: `paperbot run` creates the folders it owns"
+            )
         )
         t.step(f"paperbot ingest /notes ({NOTE_NAME})")
         ingest = await run(*self.docker_run(data, notes, "paperbot", "ingest", "/notes", env=env))
@@ -196,7 +230,7 @@ class Check:
         expect("Traceback" not in ingest.out + ask.out, "no traceback", t)
 
     async def bot(self, data: Path, notes: Path) -> None:
-        from tests.fakediscord import FakeDiscord
+        from tests.fakediscord import FakeDiscord  # needs the dev install (aiohttp)
 
         t = self.t
         async with FakeDiscord() as fake:
@@ -204,20 +238,24 @@ class Check:
             argv = ["docker", "run", "-d", "--name", self.container, "--network", "host"]
             argv += ["-v", f"{data}:/data", "--health-interval", "2s", "--health-start-period", "60s"]
             argv += ["-e", f"DISCORD_TOKEN={TOKEN}", "-e", f"PAPERBOT_DISCORD_API_BASE={fake.api_base}"]
-            argv += ["-e", f"PAPERBOT_DISCORD_GATEWAY_URL={fake.gateway_url}", IMAGE, "paperbot", "run", "--sync"]
+            argv += [
+                "-e",
+                f"PAPERBOT_DISCORD_GATEWAY_URL={fake.gateway_url}",
+                IMAGE,
+                "paperbot",
+                "run",
+                "--sync",
+            ]
             t.say("   $ " + " ".join(argv))
             t.say("   (--health-interval 2s only shortens the wait; the command is the image's HEALTHCHECK)")
             started = await run(*argv)
             expect(started.rc == 0, "container started", t)
             try:
-                await self._bot_checks(fake, data)
+                await self._bot_checks(fake)
             finally:
                 await run("docker", "rm", "--force", self.container)
 
-    async def _bot_checks(self, fake: object, data: Path) -> None:
-        from tests.fakediscord import FakeDiscord
-
-        assert isinstance(fake, FakeDiscord)
+    async def _bot_checks(self, fake: FakeDiscord) -> None:
         t = self.t
         try:
             await fake.wait_for("PUT /applications/*/commands", timeout=120)
@@ -231,7 +269,9 @@ class Check:
         expect(bool(fake.gateway_log), "the bot identified on the gateway and got READY", t)
 
         t.step("poll the HEALTHCHECK until the container is healthy")
-        config = await run("docker", "image", "inspect", "--format", "{{json .Config.Healthcheck.Test}}", IMAGE)
+        config = await run(
+            "docker", "image", "inspect", "--format", "{{json .Config.Healthcheck.Test}}", IMAGE
+        )
         t.say(f"   image HEALTHCHECK: {config.out.strip()}")
         health = await self._wait_healthy(timeout=90)
         expect(health["Status"] == "healthy", f"healthy after {len(health['Log'])} probe(s)", t)
@@ -248,7 +288,7 @@ class Check:
         expect("shutting down" in logs.out, "it logged the graceful shutdown", t)
         expect("Traceback" not in logs.out, "no traceback in the log", t)
 
-    async def _wait_healthy(self, timeout: float) -> dict[str, object]:
+    async def _wait_healthy(self, timeout: float) -> dict[str, Any]:
         t = self.t
         deadline = time.monotonic() + timeout
         seen = 0
@@ -273,7 +313,7 @@ class Check:
         t.step("paperbot doctor --offline on the same /data after the bot ran")
         doctor = await run(*self.docker_run(data, notes, "paperbot", "doctor", "--offline", env=env))
         t.output(doctor.out)
-        listing = sorted(p.name for p in data.iterdir())
+        listing = sorted(await asyncio.to_thread(os.listdir, data))
         t.say(f"   /data now holds: {', '.join(listing)}")
         expect(doctor.rc == 0, "doctor passes", t)
 
@@ -300,7 +340,7 @@ async def main_async(args: argparse.Namespace, t: Transcript) -> int:
         local = await run("docker", "image", "inspect", LOCAL_BASE)
         base = LOCAL_BASE if local.rc == 0 else "python:3.11-slim"
     t.say(f"paperbot container check: docker server {version}, {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
-    check = Check(base, t)
+    check = Check(base, t, no_cache=args.no_cache)
     try:
         await check.build()
         with data_folders() as (data, notes):
@@ -312,14 +352,23 @@ async def main_async(args: argparse.Namespace, t: Transcript) -> int:
     except CheckFailed as exc:
         t.say(f"\nCONTAINER CHECK FAILED: {exc}")
         return 1
-    t.say(f"\nCONTAINER CHECK PASSED in {time.monotonic() - t.started:.0f} s (build {check.build_seconds:.0f} s)")
+    t.say(
+        f"\nCONTAINER CHECK PASSED in {time.monotonic() - t.started:.0f} s (build {check.build_seconds:.0f} s)"
+    )
     return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--base", help=f"base image (default: {LOCAL_BASE} if present, else python:3.11-slim)")
-    parser.add_argument("--save", type=Path, help="also write the transcript to this file when the check passes")
+    parser.add_argument(
+        "--base", help=f"base image (default: {LOCAL_BASE} if present, else python:3.11-slim)"
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="build every layer afresh (a full build time)"
+    )
+    parser.add_argument(
+        "--save", type=Path, help="also write the transcript to this file when the check passes"
+    )
     args = parser.parse_args()
     t = Transcript()
     rc = asyncio.run(main_async(args, t))
