@@ -318,6 +318,31 @@ class Check:
         expect(doctor.rc == 0, "doctor passes", t)
 
 
+async def compose_config(t: Transcript) -> None:
+    """Debian's docker-compose (1.29) validates deploy/docker-compose.yml, as shipped and with Ollama."""
+    tool = shutil.which("docker-compose")
+    t.step("docker-compose config (Compose v1, as Debian ships it)")
+    if tool is None:
+        t.say("   skipped: docker-compose is not installed (apt-get install docker-compose)")
+        return
+    from tests.test_deploy import enable_ollama
+
+    version = await run(tool, "version", "--short")
+    text = (ROOT / "deploy" / "docker-compose.yml").read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as top:  # a copy beside an empty ../.env, which env_file needs
+        (Path(top) / "deploy").mkdir()
+        (Path(top) / ".env").write_text("", encoding="utf-8")
+        for label, body in (
+            ("as shipped", text),
+            ("with the ollama service uncommented", enable_ollama(text)),
+        ):
+            compose = Path(top) / "deploy" / "docker-compose.yml"
+            compose.write_text(body, encoding="utf-8")
+            result = await run(tool, "-f", str(compose), "config", "--services")
+            t.output(result.out)
+            expect(result.rc == 0, f"docker-compose {version.out.strip()} accepts it {label}", t)
+
+
 async def docker_available() -> str | None:
     """The server version, or None when there is no docker client or daemon."""
     if shutil.which("docker") is None:
@@ -342,6 +367,7 @@ async def main_async(args: argparse.Namespace, t: Transcript) -> int:
     t.say(f"paperbot container check: docker server {version}, {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
     check = Check(base, t, no_cache=args.no_cache)
     try:
+        await compose_config(t)
         await check.build()
         with data_folders() as (data, notes):
             t.say(f"   fresh /data: {data} (empty, owned by uid {UID})")
