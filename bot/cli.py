@@ -47,33 +47,46 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", parents=[db_default], help="ingest digest .txt, note .md or folders")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p = sub.add_parser(
+        "ingest",
+        parents=[db_default],
+        help="ingest digest .txt, note .md or folders",
+        description="Store papers, commentary, tags and digest entries from notes. Each file is all or "
+        "nothing; a broken one is reported as path:line: [field] and stores nothing. Unchanged files are skipped.",
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="digest .txt, note .md, or a folder")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--no-embed", action="store_true", help="skip computing embeddings for new papers")
 
     p = sub.add_parser("search", parents=[db_default], help="ranked search over papers and commentary")
-    p.add_argument("query", metavar="QUERY")
+    p.add_argument("query", metavar="QUERY", help="words to find (Korean or English); never search syntax")
     p.add_argument("--tag", help="only papers with this tag")
     p.add_argument("--since", type=_date, help="only papers noted on or after YYYY-MM-DD")
     p.add_argument("--until", type=_date, help="only papers noted on or before YYYY-MM-DD")
-    p.add_argument("--limit", type=_positive, default=10)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=_positive, default=10, help="how many results (default 10)")
+    p.add_argument("--json", action="store_true", help="print a JSON array, best first")
 
-    p = sub.add_parser("ask", parents=[db_default], help="answer from the notes (LLM when configured)")
-    p.add_argument("question", metavar="QUESTION")
+    p = sub.add_parser(
+        "ask",
+        parents=[db_default],
+        help="answer from the notes (LLM when configured)",
+        description="Answer a question from the stored commentary and abstracts, citing the papers used. "
+        "With PAPERBOT_LLM_MODEL and an endpoint the model writes the answer; otherwise (or when the "
+        "endpoint fails) it quotes the notes and says so.",
+    )
+    p.add_argument("question", metavar="QUESTION", help="the question, in Korean or English")
     p.add_argument("--tag", help="only papers with this tag")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print {answer, mode, citations, covered, ...}")
 
     p = sub.add_parser("embed", parents=[db_default], help="compute missing embeddings (backfill)")
     p.add_argument("--prune", action="store_true", help="delete vectors of other (earlier) embedding models")
 
     p = sub.add_parser("show", parents=[db_default], help="one paper with its commentary")
     p.add_argument("paper", metavar="PAPER", help="arXiv id, URL or internal id")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the paper as JSON")
 
     p = sub.add_parser("stats", parents=[db_default], help="counts of papers, commentary, tags, ...")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object of integer counts")
 
     from bot.cli_ops import add_ops_commands
 

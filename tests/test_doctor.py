@@ -228,6 +228,14 @@ async def test_missing_token_and_inbox(make_settings: Any, tmp_path: Path) -> No
     assert checks["vault"].ok and "not set" in checks["vault"].detail
 
 
+async def test_inbox_under_the_data_folder_is_the_bots_own(make_settings: Any, tmp_path: Path) -> None:
+    # A fresh bind-mounted /data has no inbox yet; the bot creates it at start-up, so doctor passes.
+    inbox = tmp_path / "data" / "inbox"
+    checks = by_name(await run_checks(make_settings(PAPERBOT_INBOX_DIR=inbox), discord_http=False))
+    assert checks["inbox"].ok, checks["inbox"]
+    assert checks["inbox"].detail == f"{inbox} does not exist yet; the bot creates it when it starts"
+
+
 async def test_backup_folder(make_settings: Any, tmp_path: Path) -> None:
     # The bot creates a missing backup folder; a file where the folder should be is an error.
     missing = tmp_path / "later" / "backups"
