@@ -209,14 +209,7 @@ class Check:
         t.step("paperbot doctor --offline on the fresh, empty /data (before the bot ever ran)")
         fresh = await run(*self.docker_run(data, notes, "paperbot", "doctor", "--offline", env=env))
         t.output(fresh.out)
-        t.say(
-            f"   note: exit {fresh.rc}"
-            + (
-                ""
-                if fresh.rc == 0
-                else "; reported, not required: `paperbot run` creates the folders it owns"
-            )
-        )
+        expect(fresh.rc == 0, "doctor passes before the first start (the inbox is the bot's to create)", t)
         t.step(f"paperbot ingest /notes ({NOTE_NAME})")
         ingest = await run(*self.docker_run(data, notes, "paperbot", "ingest", "/notes", env=env))
         t.output(ingest.out)
