@@ -250,13 +250,21 @@ class Check:
 
     async def _bot_checks(self, fake: FakeDiscord) -> None:
         t = self.t
-        try:
-            await fake.wait_for("PUT /applications/*/commands", timeout=120)
-            await fake.wait_for_session(timeout=60)
-        except Exception as exc:
+        ready = asyncio.create_task(self._synced_and_connected(fake))
+        exited = asyncio.create_task(run("docker", "wait", self.container, timeout=240))
+        done, _ = await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done or ready.exception() is not None:
+            ready.cancel()
+            exited.cancel()
             logs = await run("docker", "logs", self.container)
             t.output(logs.out)
-            raise CheckFailed(f"the bot did not sync and connect: {exc}") from exc
+            why = (
+                f"the container exited ({exited.result().out.strip()})"
+                if exited in done
+                else ready.exception()
+            )
+            raise CheckFailed(f"the bot did not sync and connect: {why}")
+        exited.cancel()
         names = sorted(str(c["name"]) for c in fake.commands.get(None, []))
         expect(bool(names), f"{len(names)} global commands synced: {', '.join(names)}", t)
         expect(bool(fake.gateway_log), "the bot identified on the gateway and got READY", t)
@@ -280,6 +288,18 @@ class Check:
         expect(code == "0", f"exit code {code} after {seconds:.1f} s", t)
         expect("shutting down" in logs.out, "it logged the graceful shutdown", t)
         expect("Traceback" not in logs.out, "no traceback in the log", t)
+        expect(
+            not fake.violations,
+            f"request bodies checked against Discord's OpenAPI spec: {fake.validated_bodies}, "
+            f"violations: {len(fake.violations)} {fake.violations[:3]!r}",
+            t,
+        )
+        expect(not fake.unhandled, f"no requests to routes the fake lacks {fake.unhandled[:3]!r}", t)
+
+    @staticmethod
+    async def _synced_and_connected(fake: FakeDiscord) -> None:
+        await fake.wait_for("PUT /applications/*/commands", timeout=120)
+        await fake.wait_for_session(timeout=60)
 
     async def _wait_healthy(self, timeout: float) -> dict[str, Any]:
         t = self.t
