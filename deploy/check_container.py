@@ -137,17 +137,8 @@ class Check:
     def docker_run(
         self, data: Path, notes: Path, *command: str, env: dict[str, str] | None = None
     ) -> list[str]:
-        argv = [
-            "docker",
-            "run",
-            "--rm",
-            "--network",
-            "host",
-            "-v",
-            f"{data}:/data",
-            "-v",
-            f"{notes}:/notes:ro",
-        ]
+        argv = ["docker", "run", "--rm", "--network", "host"]
+        argv += ["-v", f"{data}:/data", "-v", f"{notes}:/notes:ro"]
         for key, value in (env or {}).items():
             argv += ["-e", f"{key}={value}"]
         return [*argv, IMAGE, *command]
@@ -156,14 +147,8 @@ class Check:
         t = self.t
         t.step(f"build deploy/Dockerfile (base {self.base}) as {IMAGE}")
         argv = ["docker", "build", "--network", "host", "--build-arg", f"PYTHON_IMAGE={self.base}"]
-        argv += [
-            "-f",
-            "deploy/Dockerfile",
-            "-t",
-            IMAGE,
-            *(["--no-cache"] if self.no_cache else []),
-            str(ROOT),
-        ]
+        argv += ["-f", "deploy/Dockerfile", "-t", IMAGE, *(["--no-cache"] if self.no_cache else [])]
+        argv.append(str(ROOT))
         t.say("   $ " + " ".join(argv))
         started = time.monotonic()
         result = await run(*argv, timeout=900)
@@ -228,17 +213,12 @@ class Check:
         t = self.t
         async with FakeDiscord() as fake:
             t.step(f"paperbot run --sync against the loopback fake Discord at {fake.api_base}")
+            env = {"DISCORD_TOKEN": TOKEN, "PAPERBOT_DISCORD_API_BASE": fake.api_base}
+            env["PAPERBOT_DISCORD_GATEWAY_URL"] = fake.gateway_url
             argv = ["docker", "run", "-d", "--name", self.container, "--network", "host"]
             argv += ["-v", f"{data}:/data", "--health-interval", "2s", "--health-start-period", "60s"]
-            argv += ["-e", f"DISCORD_TOKEN={TOKEN}", "-e", f"PAPERBOT_DISCORD_API_BASE={fake.api_base}"]
-            argv += [
-                "-e",
-                f"PAPERBOT_DISCORD_GATEWAY_URL={fake.gateway_url}",
-                IMAGE,
-                "paperbot",
-                "run",
-                "--sync",
-            ]
+            argv += [f"--env={key}={value}" for key, value in env.items()]
+            argv += [IMAGE, "paperbot", "run", "--sync"]
             t.say("   $ " + " ".join(argv))
             t.say("   (--health-interval 2s only shortens the wait; the command is the image's HEALTHCHECK)")
             started = await run(*argv)
