@@ -81,9 +81,10 @@ class PaperBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(PaperbotTranslator())
-        from bot.ui.views import dynamic_items
+        from bot.ui.views import answer_stale_component, dynamic_items
 
         self.add_dynamic_items(*dynamic_items())
+        self.add_listener(answer_stale_component, "on_interaction")
         for name in EXTENSIONS:
             await self.load_extension(name)
         if self.rest_only:

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         default=20.0,
         ge=0,
         validation_alias="PAPERBOT_ASK_COOLDOWN",
-        description="Seconds a member waits between /ask, /summarise and /compare.",
+        description="Seconds a member waits between answers: /ask, /summarise, /compare and the Ask/Summarise buttons share it.",
     )
     daily_budget: int = Field(
         default=200,

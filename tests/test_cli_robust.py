@@ -203,3 +203,17 @@ def test_every_subcommand_and_option_has_a_help_line() -> None:
     for command in ("ask", "ingest"):
         help_text = build_parser()._subparsers._group_actions[0].choices[command].format_help()  # type: ignore[union-attr]
         assert len(help_text.splitlines()) > 8, help_text
+
+
+def test_a_busy_database_is_explained_to_members_not_logged_as_a_bug() -> None:
+    import discord
+    from discord import app_commands
+
+    from bot.store.db import DatabaseBusy
+    from bot.ui.errors import is_expected, message_for
+
+    wrapped = app_commands.AppCommandError("command failed")
+    wrapped.__cause__ = DatabaseBusy("database is busy: another paperbot process holds it")
+    assert is_expected(wrapped)
+    assert "try again in a minute" in message_for(wrapped, discord.Locale.american_english)
+    assert "1분 후" in message_for(wrapped, discord.Locale.korean)
