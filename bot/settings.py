@@ -181,7 +181,7 @@ class Settings(BaseSettings):
         description="Token cap sent with each LLM answer (max_tokens, or max_completion_tokens for reasoning models).",
     )
     answer_max_chars: int = Field(
-        default=3000,
+        default=8000,
         ge=200,
         le=20000,
         validation_alias="PAPERBOT_ANSWER_MAX_CHARS",

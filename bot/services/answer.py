@@ -27,7 +27,7 @@ LANGUAGE_NAMES = {"ko": "Korean", "en": "English"}
 class AnswerLimits:
     daily_budget: int = 200  # LLM answers per guild per day
     cache_seconds: float = 600.0
-    max_chars: int = 3000  # an LLM answer is cut off here, whatever the endpoint does with max_tokens
+    max_chars: int = 8000  # LLM answers are cut off here (two Discord messages), whatever max_tokens does
     rules: str = "both"  # where the rules go: "both" (system and user turn), "system" or "user"
 
 
