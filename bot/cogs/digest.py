@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MODERATOR = discord.Permissions(manage_guild=True)
 MAX_UPLOAD = 2 * 1024 * 1024
-JOB_IDS = ("daily-digest", "inbox-poll", "weekly-recap")
+JOB_IDS = ("daily-digest", "inbox-poll", "weekly-recap", "outbox-drain")
 
 
 class Digest(commands.Cog):
@@ -61,6 +61,14 @@ class Digest(commands.Cog):
             coalesce=True,
             max_instances=1,
             misfire_grace_time=3600,
+        )
+        scheduler.add_job(
+            self.runner.drain,
+            IntervalTrigger(seconds=settings.drain_seconds),
+            id="outbox-drain",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
         )
         if settings.inbox_dir or settings.vault_dir:
             scheduler.add_job(

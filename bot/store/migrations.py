@@ -298,4 +298,13 @@ INSERT OR IGNORE INTO entry_sources (entry_id, source)
     SELECT e.id, s.key FROM entries e JOIN sources s ON s.id = e.source_id;
 """
 
-MIGRATIONS: list[str] = [_CORE, _COMMUNITY, _ANSWERS, _PROVENANCE]
+_DELIVERY = """
+-- DMs are claimed like posts: a claim older than the lease is reconciled (the DM channel searched
+-- before resending), and a DM that keeps failing is given up after a few attempts. Every row that
+-- exists was attempted once.
+ALTER TABLE dm_deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+UPDATE dm_deliveries SET attempts = 1;
+CREATE INDEX dm_deliveries_open ON dm_deliveries(guild_id, digest_date, state);
+"""
+
+MIGRATIONS: list[str] = [_CORE, _COMMUNITY, _ANSWERS, _PROVENANCE, _DELIVERY]

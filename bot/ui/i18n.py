@@ -170,6 +170,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Digest {day}: {entries} papers; {sent} posts sent, {already} already posted, {failed} failed; {dms} DMs.",
         "ko": "{day} 다이제스트: 논문 {entries}편, 게시 {sent}개, 이미 게시됨 {already}개, 실패 {failed}개, DM {dms}개.",
     },
+    # issue 12: catch-up after downtime, upload identity
+    "digest.caught_up": {
+        "en": "Caught up {count} digest day(s): {days}",
+        "ko": "다이제스트 {count}일치를 따라잡았어요: {days}",
+    },
+    "digest.caught_up_day": {
+        "en": "{day}: {posts} posts, {dms} DMs, {failed} failed, {left} left to retry",
+        "ko": "{day}: 게시 {posts}개, DM {dms}개, 실패 {failed}개, 재시도 대기 {left}개",
+    },
     "digest.settings": {
         "en": "Posts show commentary: **{language}**; threads: **{threads}**.",
         "ko": "게시물 코멘트 언어: **{language}**, 스레드: **{threads}**.",
