@@ -80,7 +80,8 @@ async def crash_run(env: BotEnv, sender: DigestSender, day: dt.date) -> None:
     workers = [
         t
         for t in asyncio.all_tasks()
-        if not t.done() and getattr(t.get_coro(), "__name__", "") in ("channel_worker", "deliver_dms", "dm_worker")
+        if not t.done()
+        and getattr(t.get_coro(), "__name__", "") in ("channel_worker", "deliver_dms", "dm_worker")
     ]
     if workers:
         await asyncio.wait(workers, timeout=10)
