@@ -71,6 +71,10 @@ class WriteResult:
     unchanged: int = 0
     entries: int = 0
     paper_ids: set[int] = field(default_factory=set)
+    changed_ids: set[int] = field(default_factory=set)  # existing papers this batch changed
+    lost_tags: set[int] = field(default_factory=set)  # papers that lost a tag no file lists any more
+    dropped_entries: set[int] = field(default_factory=set)  # entries these files no longer list
+    kept_entries: set[int] = field(default_factory=set)  # ...that stay until a moderator confirms
 
 
 def _now() -> str:
@@ -105,8 +109,14 @@ async def _max_id(conn: aiosqlite.Connection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -> WriteResult:
-    """Store a batch of cleanly parsed files (with their source keys and hashes) in one transaction."""
+async def write_parsed(
+    db: Database, batch: list[tuple[ParsedFile, str, str]], *, keep_entries: bool = False
+) -> WriteResult:
+    """Store a batch of cleanly parsed files (with their source keys and hashes) in one transaction.
+
+    ``keep_entries``: an entry a file no longer lists, that would be deleted, stays (and is reported)
+    until a moderator confirms its removal.
+    """
     items = [(parsed, key, e) for parsed, key, _ in batch for e in parsed.entries]
     items.sort(key=lambda item: _day(item[2], item[0]) or "")
     arxiv_ids = sorted({e.arxiv_id for _, _, e in items if e.arxiv_id})
@@ -184,18 +194,29 @@ async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -
         changed: set[int] = {int(str(row[-1])) for row in updates}
         displays = {tag_key(t): t for _, _, e, _ in resolved for t in e.tags}
         tag_ids, tagged = await _write_tags(conn, drafts, before_tags, displays)
-        changed |= tagged | await write_tag_sources(conn, [key for _, key, _ in batch], resolved, tag_ids)
-        changed |= await _write_commentary(conn, resolved, now)
-        result.entries = await _write_entries_and_sources(conn, batch, resolved, now)
+        changed |= tagged | await _write_commentary(conn, resolved, now)
+        result.entries = await _write_entries_and_sources(conn, batch, resolved, now, result, keep_entries)
+        # after the entries: a paper whose dropped entry awaits confirmation keeps this file's tags too
+        kept_papers = await _papers_of(conn, result.kept_entries)
+        result.lost_tags = await write_tag_sources(
+            conn, [key for _, key, _ in batch], resolved, tag_ids, keep_papers=kept_papers
+        )
+        changed |= result.lost_tags
         touched.update({int(str(row[0])) for row in inserts} | changed)
     for draft in drafts:
         assert draft.id is not None
         result.paper_ids.add(draft.id)
         if draft.original and draft.id in changed:
             result.updated += 1
+            result.changed_ids.add(draft.id)
         elif draft.original:
             result.unchanged += 1
     return result
+
+
+async def _papers_of(conn: aiosqlite.Connection, entry_ids: set[int]) -> set[int]:
+    rows = await select_in(conn, "SELECT paper_id FROM entries WHERE id IN ({marks})", sorted(entry_ids))
+    return {int(r["paper_id"]) for r in rows}
 
 
 async def _write_tags(
@@ -279,6 +300,8 @@ async def _write_entries_and_sources(
     batch: list[tuple[ParsedFile, str, str]],
     resolved: list[tuple[ParsedFile, str, Entry, Draft]],
     now: str,
+    result: WriteResult,
+    keep: bool,
 ) -> int:
     await conn.executemany(
         "INSERT INTO sources (key, kind, sha256, entries, ingested_at) VALUES (?,?,?,?,?) "
@@ -302,5 +325,7 @@ async def _write_entries_and_sources(
         "INSERT OR IGNORE INTO entries (paper_id, digest_date, source_id, position, line) VALUES (?,?,?,?,?)",
         entry_rows,
     )
-    await write_entry_sources(conn, [key for _, key, _ in batch], dated)
+    result.dropped_entries, result.kept_entries = await write_entry_sources(
+        conn, [key for _, key, _ in batch], dated, keep=keep
+    )
     return len(resolved)

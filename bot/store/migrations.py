@@ -305,6 +305,17 @@ _DELIVERY = """
 ALTER TABLE dm_deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 UPDATE dm_deliveries SET attempts = 1;
 CREATE INDEX dm_deliveries_open ON dm_deliveries(guild_id, digest_date, state);
+
+-- Entries an upload no longer lists that were never posted stay until a moderator confirms their
+-- removal; each row is one such confirmation, valid while the upload (source, sha256) is current.
+CREATE TABLE upload_removals (
+    id         INTEGER PRIMARY KEY,
+    source     TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    entry_ids  TEXT NOT NULL,                    -- comma-separated entries.id
+    created_at TEXT NOT NULL,
+    done_at    TEXT
+);
 """
 
 MIGRATIONS: list[str] = [_CORE, _COMMUNITY, _ANSWERS, _PROVENANCE, _DELIVERY]
