@@ -186,6 +186,7 @@ async def undo_migration_5(db: Database) -> None:
         "DROP INDEX dm_deliveries_open",
         "ALTER TABLE dm_deliveries DROP COLUMN attempts",
         "DROP TABLE upload_removals",
+        "DROP TABLE commentary_sources",
     ):
         await db.execute(statement)
 
