@@ -59,9 +59,15 @@ UNDATED = "undated"
 MAX_TITLE_BYTES = 150
 # Path separators, characters Windows refuses, and the ones Obsidian gives a meaning in link targets.
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|#^\[\]]')
+# Bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE and kin) make "gpj.exe" look like "exe.jpg".
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _WINDOWS_RESERVED = frozenset(
     {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)), *(f"lpt{n}" for n in range(1, 10))}
 )
+
+
+class ExportError(Exception):
+    """The export cannot be written where asked (the target is a file, a folder cannot be made)."""
 
 
 @dataclass
@@ -90,14 +96,15 @@ class ExportReport:
 
 def safe_title(title: str, *, max_bytes: int = MAX_TITLE_BYTES) -> str:
     """A file-name-safe form of a title: no separators or reserved characters, at most ``max_bytes``."""
-    text = _UNSAFE.sub(" ", unicodedata.normalize("NFC", title))
+    text = _UNSAFE.sub(" ", _BIDI.sub("", unicodedata.normalize("NFC", title)))
     text = " ".join(text.split()).strip(" .")
     encoded = text.encode("utf-8")
     if len(encoded) > max_bytes:
         text = encoded[:max_bytes].decode("utf-8", "ignore").rstrip(" .")
     if not text:
         return "untitled"
-    if text.casefold() in _WINDOWS_RESERVED:
+    # Windows reserves these names with any extension too ("con.txt.md", "nul.tar.gz.md").
+    if text.split(".", 1)[0].strip().casefold() in _WINDOWS_RESERVED:
         return f"_{text}"
     return text
 
@@ -291,6 +298,8 @@ async def export_vault(db: Database, target: Path) -> ExportReport:
     note would not read back exactly (a title only a digest could hold, say) are listed in
     ``report.inexact`` with the fields that would change.
     """
+    if await asyncio.to_thread(lambda: target.exists() and not target.is_dir()):
+        raise ExportError(f"{target} is a file; give a folder to export the notes into")
     report = ExportReport(target=target)
     # Ordered by content, not ids, so two papers sharing a name get the same suffixes on every export.
     rows = await db.fetchall(
@@ -302,7 +311,11 @@ async def export_vault(db: Database, target: Path) -> ExportReport:
         found = await get_papers(db, chunk)
         papers.extend(found[pid] for pid in chunk)
     extras = await _extras(db)
-    await asyncio.to_thread(_render_and_write, target, papers, extras, report)
+    try:
+        await asyncio.to_thread(_render_and_write, target, papers, extras, report)
+    except OSError as exc:
+        where = exc.filename or target
+        raise ExportError(f"cannot write {where}: {exc.strerror or exc}") from exc
     return report
 
 
