@@ -122,8 +122,9 @@ async def test_crash_during_dms_then_restart_dms_each_member_exactly_once(
         assert len(env.fake.dms_to(name)) == 1, name
     after = _dm_posts(env)
     if step == "record":
-        # the DM that landed was found in the DM channel's history, not sent again (nor deduplicated by nonce)
-        assert report.dms_already == 1
+        # the DMs that landed (the one the crash hit, and any other in flight with it) were found in the DM
+        # channels' history, not sent again (nor deduplicated by nonce)
+        assert report.dms_already >= 1
         assert sum(after.values()) == sum(before.values()) + report.dms_sent
     states = await env.db.fetchall("SELECT state, message_id FROM dm_deliveries")
     assert [r["state"] for r in states] == ["sent"] * len(SUBSCRIBERS)

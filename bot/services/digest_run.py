@@ -100,7 +100,8 @@ class EntryProgress:
         self.remaining = {e.paper_id: len(e.channel_ids) for e in plan.entries}
         self.links: dict[int, tuple[int, int]] = {}
         self.events = {e.paper_id: asyncio.Event() for e in plan.entries}
-        self.retrying: set[int] = set()  # papers with a post given back for a later run
+        self.channels = {e.paper_id: len(e.channel_ids) for e in plan.entries}
+        self.failed: dict[int, int] = {}  # paper -> its posts that failed for good
         for paper_id, count in self.remaining.items():
             if count == 0:
                 self.events[paper_id].set()
@@ -111,14 +112,19 @@ class EntryProgress:
             self.events[paper_id].set()  # one link is enough for a DM
         self.tried(paper_id)
 
-    def tried(self, paper_id: int, *, retry: bool = False) -> None:
-        if retry:
-            self.retrying.add(paper_id)
+    def tried(self, paper_id: int, *, final: bool = False) -> None:
+        """A post of the paper was attempted; ``final``: it failed for good (not given back)."""
+        if final:
+            self.failed[paper_id] = self.failed.get(paper_id, 0) + 1
         if paper_id not in self.remaining:  # an outbox row whose entry left the plan
             return
         self.remaining[paper_id] -= 1
         if self.remaining[paper_id] <= 0:
             self.events[paper_id].set()
+
+    def never_posted(self, paper_id: int) -> bool:
+        """Every post of the paper failed for good (a DM has nothing to link to, now or later)."""
+        return self.failed.get(paper_id, 0) >= self.channels.get(paper_id, 0)
 
     def release_all(self) -> None:
         for event in self.events.values():
@@ -160,7 +166,7 @@ async def post_digest(
                 continue
             if post.state == "failed":
                 report.posts_failed += 1
-                progress.tried(post.paper_id)
+                progress.tried(post.paper_id, final=True)
                 continue
             try:
                 await _send_one(
@@ -171,7 +177,7 @@ async def post_digest(
                     if rest.state != "sent":
                         await outbox.record_failed(db, rest.id, str(exc), retry=False)
                         report.posts_failed += 1
-                        progress.tried(rest.paper_id)
+                        progress.tried(rest.paper_id, final=True)
                 message = f"cannot post in <#{channel_id}>: {exc}; skipped {len(queue) - index} posts"
                 report.problems.append(message)
                 await _report(sender, guild_id, message)
@@ -218,7 +224,7 @@ async def _give_back(
     else:
         report.posts_failed += 1
         report.problems.append(f"post of paper {paper_id} failed {attempts} times; given up: {exc}")
-    progress.tried(paper_id, retry=retry)
+    progress.tried(paper_id, final=not retry)
 
 
 async def _send_one(
@@ -240,7 +246,7 @@ async def _send_one(
     if paper is None:
         await outbox.record_failed(db, claimed.id, "the paper no longer exists", retry=False)
         report.posts_failed += 1
-        progress.tried(claimed.paper_id)
+        progress.tried(claimed.paper_id, final=True)
         return
     if claimed.attempts > 1 and claimed.digest_date is not None:
         existing = await sender.find_post(claimed.channel_id, claimed.paper_id, claimed.digest_date)

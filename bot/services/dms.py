@@ -170,7 +170,8 @@ async def deliver_dms(
                 if p in progress.links
             ]
             if not entries:
-                later = any(p in progress.retrying for p in paper_ids)
+                # final only when every post failed for good; one in flight or given back comes later
+                later = not all(progress.never_posted(p) for p in paper_ids)
                 report.dms_retry += later
                 await _finish(
                     db,
