@@ -157,3 +157,27 @@ async def test_crash_while_looking_for_an_earlier_dm_then_restart(env: BotEnv, r
     for name in SUBSCRIBERS:
         assert len(env.fake.dms_to(name)) == 1, name
     assert_exactly_once(env)
+
+
+async def test_a_dm_stuck_in_sending_by_an_older_paperbot_is_reconciled_after_the_upgrade(
+    env: BotEnv, run_bot: Any
+) -> None:
+    """Before migration 5 a DM in flight at a crash stayed in 'sending' for ever (lost, never resent)."""
+    from tests.test_ingest import undo_migration_5
+
+    await _setup(env)
+    await _subscribe(env)
+    env.clock.now = dt.datetime(2024, 7, 11, 8, 30, tzinfo=dt.UTC)
+    async with run_bot(env.make_bot) as handle:
+        await crash_run(env, DmCrashingSender(DiscordSender(handle.bot), at=1, step="record"), DAY)
+        await handle.drain()
+    await undo_migration_5(env.db)
+    await env.db.conn.execute("PRAGMA user_version=4")
+    assert await env.db.migrate() >= 5
+    assert await env.db.fetchval("SELECT min(attempts) FROM dm_deliveries") == 1
+    env.clock.now = dt.datetime(2024, 7, 11, 9, 30, tzinfo=dt.UTC)
+    async with run_bot(env.make_bot) as handle:
+        report = await handle.bot.services.extras["digest_runner"].wait_for_run(env.fake.guild_id, DAY)
+        assert report.complete and report.dms_already >= 1
+    for name in SUBSCRIBERS:
+        assert len(env.fake.dms_to(name)) == 1, name
