@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import Handler, fail, print_json, resolve_db
+from bot.cli import Handler, cli_settings, fail, open_db, print_json
 from bot.domain.models import Paper
 from bot.features import build_answering
 from bot.services.ingest import IngestReport, ingest_paths
-from bot.settings import load_settings
-from bot.store.db import Database
+from bot.services.search_view import good_match, match_hits, reference
 from bot.store.papers import counts, resolve_paper
 from bot.store.vectors import drop_models, other_models
 
@@ -53,10 +52,10 @@ def report_json(report: IngestReport) -> dict[str, object]:
 
 
 async def cmd_ingest(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
+    async with await open_db(args) as db:
         report = await ingest_paths(db, args.paths, progress=ProgressBar("ingest"))
         if not args.no_embed:
-            retriever, _answerer, client = await build_answering(load_settings(), db)
+            retriever, _answerer, client = await build_answering(cli_settings(args), db)
             embedded = await retriever.update(progress=ProgressBar("embed", minimum=50))
             if client is not None:
                 await client.close()
@@ -76,24 +75,37 @@ async def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 async def cmd_search(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
-        retriever, _answerer, client = await build_answering(load_settings(), db)
+    async with await open_db(args) as db:
+        retriever, _answerer, client = await build_answering(cli_settings(args), db)
         hits = await retriever.search(
             args.query, tag=args.tag, since=args.since, until=args.until, limit=args.limit
         )
+        matches = await match_hits(db, args.query, hits)
         if client is not None:
             await client.close()
     if args.json:
-        print_json([hit.model_dump(mode="json") for hit in hits])
+        print_json(
+            [
+                hit.model_dump(mode="json")
+                | {"match": round(matches[hit.id].share, 3) if hit.id in matches else None}
+                for hit in hits
+            ]
+        )
         return 0
     if not hits:
         print("No papers match. Try fewer or different words, or `paperbot stats` to check the database.")
+    elif not good_match(matches):
+        print(f"No good match for {args.query!r}: these papers share only a few of its words.\n")
     for n, hit in enumerate(hits, start=1):
-        ref = f"arXiv:{hit.arxiv_id}" if hit.arxiv_id else f"#{hit.id}"
         tags = " ".join(f"#{t}" for t in hit.tags)
-        print(f"{n:>2}. {hit.title}  ({ref}, score {hit.score:.2f}) {tags}")
+        match = f", {matches[hit.id].percent}% match" if hit.id in matches else ""
+        print(f"{n:>2}. {hit.title}  ({reference(hit)}{match}) {tags}")
         if hit.snippet:
             print(f"    {hit.snippet}")
+    if hits and matches:
+        print(
+            "\n(match: how much of the query, weighted by how rare each word is, the paper's notes contain)"
+        )
     return 0
 
 
@@ -115,7 +127,7 @@ def render_paper_text(paper: Paper) -> str:
 
 
 async def cmd_show(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
+    async with await open_db(args) as db:
         paper = await resolve_paper(db, args.paper)
     if paper is None:
         return fail(f"no paper {args.paper!r}; search for it with `paperbot search`")
@@ -127,8 +139,8 @@ async def cmd_show(args: argparse.Namespace) -> int:
 
 
 async def cmd_ask(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
-        _retriever, answerer, client = await build_answering(load_settings(), db)
+    async with await open_db(args) as db:
+        _retriever, answerer, client = await build_answering(cli_settings(args), db)
         try:
             answer = await answerer.ask(args.question, tag=args.tag)
         finally:
@@ -140,15 +152,16 @@ async def cmd_ask(args: argparse.Namespace) -> int:
     print(answer.text)
     for c in answer.citations:
         source = "curator's commentary" if c.kind == "commentary" else "abstract"
-        print(f"[{c.n}] {c.title} ({c.link or '#' + str(c.id)}) · {source}")
-    if answer.notice:
+        where = c.link or (f"arXiv:{c.arxiv_id}" if c.arxiv_id else "no arXiv id")
+        print(f"[{c.n}] {c.title} ({where}) · {source}")
+    if answer.notice and answer.notice != answer.text:
         print(f"\n({answer.notice})")
     return 0
 
 
 async def cmd_embed(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
-        retriever, _answerer, client = await build_answering(load_settings(), db)
+    async with await open_db(args) as db:
+        retriever, _answerer, client = await build_answering(cli_settings(args), db)
         if retriever.embedder is None:
             return fail("no embedding backend: set PAPERBOT_EMBEDDINGS and install its package (see README)")
         done = await retriever.update(progress=ProgressBar("embed", minimum=1))
@@ -168,7 +181,7 @@ async def cmd_embed(args: argparse.Namespace) -> int:
 
 
 async def cmd_stats(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
+    async with await open_db(args) as db:
         numbers = await counts(db)
     if args.json:
         print_json(numbers)
@@ -181,11 +194,8 @@ async def cmd_stats(args: argparse.Namespace) -> int:
 async def cmd_run(args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
     from bot.runner import run_bot
-    from bot.settings import load_settings
 
-    settings = load_settings()
-    if getattr(args, "db", None):
-        settings.db = args.db
+    settings = cli_settings(args)
     setup_logging(verbose=args.verbose, json_lines=settings.log_json)
     return await run_bot(settings, sync=args.sync)
 

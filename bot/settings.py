@@ -8,7 +8,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_DB = Path("data/paperbot.db")
 
@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         default=20.0,
         ge=0,
         validation_alias="PAPERBOT_ASK_COOLDOWN",
-        description="Seconds a member waits between /ask, /summarise and /compare.",
+        description="Seconds a member waits between answers: /ask, /summarise, /compare and the Ask/Summarise buttons share it.",
     )
     daily_budget: int = Field(
         default=200,
@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         description="Put before each note chunk sent to the embedding model (nomic-embed-text: search_document:).",
     )
     db: Path = Field(default=DEFAULT_DB, validation_alias="PAPERBOT_DB", description="SQLite database path.")
+    db_busy_timeout: float = Field(
+        default=8.0,
+        gt=0,
+        validation_alias="PAPERBOT_DB_BUSY_TIMEOUT",
+        description="Seconds to wait for another process's database lock before giving up.",
+    )
     timezone: str = Field(
         default="UTC", validation_alias="PAPERBOT_TIMEZONE", description="IANA time zone for digests."
     )
@@ -179,6 +185,31 @@ class Settings(BaseSettings):
     log_json: bool = Field(
         default=False, validation_alias="PAPERBOT_LOG_JSON", description="Write logs as JSON lines."
     )
+    # --- answers from real models (issue 13) ---
+    answer_max_tokens: int = Field(
+        default=600,
+        ge=50,
+        le=8000,
+        validation_alias="PAPERBOT_ANSWER_MAX_TOKENS",
+        description="Token cap sent with each LLM answer (max_tokens, or max_completion_tokens for reasoning models).",
+    )
+    answer_max_chars: int = Field(
+        default=8000,
+        ge=200,
+        le=20000,
+        validation_alias="PAPERBOT_ANSWER_MAX_CHARS",
+        description="Longer LLM answers are cut off here and marked so, even if the endpoint ignores the token cap.",
+    )
+    llm_rules: Literal["both", "system", "user"] = Field(
+        default="both",
+        validation_alias="PAPERBOT_LLM_RULES",
+        description="Where the answer rules go: both (system message and user turn, for templates that drop system), system, or user.",
+    )
+    llm_reasoning: bool | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_LLM_REASONING",
+        description="Treat the model as a reasoning model (max_completion_tokens, no temperature); unset: guess from its name (o1, o3, gpt-5).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -198,9 +229,29 @@ class Settings(BaseSettings):
         return bool(self.llm_model and (self.openai_base_url or self.openai_api_key))
 
 
+class ExplicitSettings(Settings):
+    """Settings from the values given and the defaults only: no environment, no `.env`."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment, `.env` and explicit overrides."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def settings_from(**values: object) -> Settings:
+    """Settings from explicit values only (by field name or variable name), for tests and embedding."""
+    return ExplicitSettings(**values)  # type: ignore[arg-type]
 
 
 def settings_markdown() -> str:

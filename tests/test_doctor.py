@@ -14,9 +14,10 @@ import pytest
 from aiohttp import web
 
 from bot.services.doctor import CheckResult, exit_status, format_results, run_checks, settings_error
-from bot.settings import Settings
+from bot.settings import Settings, settings_from
 from bot.store.db import Database
 from bot.store.migrations import MIGRATIONS
+from tests.fakeopenai import FakeOpenAI
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.doctor-test-token-never-printed"
 API_KEY = "sk-doctor-test-key-never-printed"
@@ -30,6 +31,8 @@ class FakeServers:
     port: int
     requests: list[tuple[str, str]] = field(default_factory=list)  # (path, Authorization header)
     app_flags: int = 0
+    # the chat model behind /v1/chat/completions (its handler only; the server is this fixture's)
+    llm: FakeOpenAI = field(default_factory=lambda: FakeOpenAI(served=[MODEL, "nomic-embed"]))
 
     @property
     def discord(self) -> str:
@@ -83,6 +86,13 @@ async def fake() -> AsyncIterator[FakeServers]:
 
     app.router.add_get("/api/v10/users/@me", users_me)
     app.router.add_get("/api/v10/oauth2/applications/@me", application_me)
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        if not authorised(request, f"Bearer {API_KEY}"):
+            return _json({"error": {"message": "bad key"}}, status=401)
+        return await state.llm.chat(request)
+
+    app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/embeddings", embeddings)
     runner = web.AppRunner(app)
@@ -107,7 +117,7 @@ def make_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
 
     def build(**values: Any) -> Settings:
         values.setdefault("PAPERBOT_DB", tmp_path / "data" / "paperbot.db")
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return settings_from(**values)
 
     return build
 
@@ -145,7 +155,7 @@ async def test_healthy_setup(fake: FakeServers, make_settings: Any, tmp_path: Pa
     settings = make_settings(**healthy_values(fake, tmp_path))
     await (await Database.open(settings.db)).close()
     results = await run_checks(settings)
-    names = ["settings", "database", "discord", "llm", "embeddings", "inbox", "vault", "backups"]
+    names = ["settings", "database", "prompts", "discord", "llm", "embeddings", "inbox", "vault", "backups"]
     assert [r.name for r in results] == names
     failed = [r for r in results if not r.ok or r.skipped]
     assert failed == [], format_results(results)
@@ -226,6 +236,14 @@ async def test_missing_token_and_inbox(make_settings: Any, tmp_path: Path) -> No
     assert inbox.detail == f"{tmp_path / 'nope'} does not exist"
     assert inbox.fix is not None and inbox.fix.startswith(f"mkdir -p {tmp_path / 'nope'}")
     assert checks["vault"].ok and "not set" in checks["vault"].detail
+
+
+async def test_inbox_under_the_data_folder_is_the_bots_own(make_settings: Any, tmp_path: Path) -> None:
+    # A fresh bind-mounted /data has no inbox yet; the bot creates it at start-up, so doctor passes.
+    inbox = tmp_path / "data" / "inbox"
+    checks = by_name(await run_checks(make_settings(PAPERBOT_INBOX_DIR=inbox), discord_http=False))
+    assert checks["inbox"].ok, checks["inbox"]
+    assert checks["inbox"].detail == f"{inbox} does not exist yet; the bot creates it when it starts"
 
 
 async def test_backup_folder(make_settings: Any, tmp_path: Path) -> None:

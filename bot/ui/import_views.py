@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import discord
 
 from bot.services.ingest_upload import RemovalOutdated, UploadChanges, confirm_removal
-from bot.ui.checks import is_moderator_member
+from bot.ui.checks import is_moderator
 from bot.ui.embeds import no_mentions
 from bot.ui.i18n import t
 from bot.ui.limits import truncate
@@ -69,9 +69,7 @@ class ConfirmRemoval(
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
         locale = interaction.locale
-        if interaction.guild is None or not is_moderator_member(
-            interaction.user, interaction.client.settings.moderator_role
-        ):
+        if not is_moderator(interaction):  # checked again on the click, not only when the reply was made
             await interaction.response.send_message(t("error.not_moderator", locale), ephemeral=True)
             return
         try:
