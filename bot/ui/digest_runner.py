@@ -88,7 +88,7 @@ class DigestRunner:
             report = await post_digest(self.bot.db, self.sender, guild_id, day, clock=clock)
             if report.complete:
                 await mark_run(self.bot.db, guild_id, day, "posted", clock=clock)
-            elif report.posts_in_flight and self.bot.services.scheduler is not None:
+            elif (report.posts_in_flight or report.dms_in_flight) and self.bot.services.scheduler is not None:
                 retry_at = clock() + outbox.LEASE + dt.timedelta(seconds=5)
                 self.bot.services.scheduler.add_job(
                     self.run,
