@@ -185,7 +185,11 @@ async def post_digest(
             except Exception as exc:
                 # Isolated: this post is given back (its error recorded), the channel's next post goes on.
                 log.exception("post %s to channel %s failed unexpectedly", post.id, channel_id)
-                await _give_back(db, post.id, exc, report, progress, post.paper_id)
+                if post.id in claimed:  # only this run's claim is ours to give back
+                    await _give_back(db, post.id, exc, report, progress, post.paper_id)
+                else:
+                    report.posts_retry += 1
+                    progress.tried(post.paper_id)
 
     dms = asyncio.create_task(
         deliver_dms(db, sender, guild_id, day, plan, papers, progress, report, clock=clock),

@@ -6,6 +6,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from bot.services.clock import Clock, utc_now
+from bot.services.dms import days_to_drain as dm_days
+from bot.services.outbox import days_to_drain as post_days
 from bot.store.db import Database
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -53,9 +55,6 @@ async def missed_days(
     """
     latest = last_slot(clock(), tz, at)
     first = latest - dt.timedelta(days=max(horizon_days, 1) - 1)
-    from bot.services.dms import days_to_drain as dm_days
-    from bot.services.outbox import days_to_drain as post_days
-
     rows = await db.fetchall("SELECT digest_date, state FROM digest_runs WHERE guild_id = ?", (guild_id,))
     runs = {dt.date.fromisoformat(r["digest_date"]): str(r["state"]) for r in rows}
     last_run = max(runs, default=None)
