@@ -114,3 +114,24 @@ async def test_dropping_a_posted_entry_keeps_it_and_stale_confirmations_do_nothi
         stale = await env.fake.click(pending.message, button, user="admin")
         assert "Nothing was removed" in stale.text and "replaced since" in stale.text
     assert sum(1 for day, _ in await _entries(env) if day == "2024-07-12") == 6
+
+
+async def test_an_edited_note_uploaded_under_another_name_replaces_the_first(
+    env: BotEnv, run_bot: Any
+) -> None:
+    from tests.notes import NOTE_4DIM
+
+    async with run_bot(env.make_bot):
+        first = await _import(env, NOTE_4DIM, name="240711 4DiM.md")
+        assert "new upload" in first.text and "Added 1: 2024-07-11 Controlling Space and Time" in first.text
+        edited = NOTE_4DIM.replace(" #video", "").replace("학습했군요.", "학습했군요. 고쳐 썼어요.")
+        rec = await _import(env, edited, name="240711 Controlling Space and Time (edited).md")
+        assert "replaces the earlier upload" in rec.text
+        assert "Changed 1: Controlling Space and Time with Diffusion Models" in rec.text
+        assert "1 papers lost a tag" in rec.text and _button(rec) is None
+    rows = await env.db.fetchall("SELECT body FROM commentary")
+    assert [r["body"] for r in rows] == [
+        "카메라 포즈와 시간 정보를 조건으로 주고 카메라 포즈 없는 비디오 데이터도 같이 학습했군요. 고쳐 썼어요."
+    ]
+    assert await env.db.fetchval("SELECT count(*) FROM commentary_revisions") == 1
+    assert await env.db.fetchval("SELECT count(*) FROM sources") == 1
