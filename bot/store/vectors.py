@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +42,10 @@ class VectorIndex:
             index._by_paper[paper_id] = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, dim)
         index._dirty = True
         return index
+
+    def vectors_by_paper(self) -> Mapping[int, Vectors]:
+        """Each paper's chunk vectors (read-only view; a re-embedded paper gets a new array)."""
+        return MappingProxyType(self._by_paper)
 
     def put(self, paper_id: int, vectors: Vectors) -> None:
         self._by_paper[paper_id] = vectors.astype(np.float32, copy=False)

@@ -1,0 +1,285 @@
+"""Related papers: the curator's own links first, then papers close in content, never the paper itself.
+
+Content relatedness fuses three signals, each scaled to 0..1 over the candidates and mixed by
+:class:`RelatedWeights`:
+
+* ``bm25`` - full-text BM25 with the note's most salient terms as an OR query (tf-idf over title,
+  commentary, abstract and tags; every term quoted, so note text never reaches FTS syntax);
+* ``dense`` - cosine between the papers' embedding centroids (when embeddings are loaded);
+* ``tags`` - shared tags, rarer tags counting more.
+
+Community reactions break ties. Which signals help was measured on the curator's vault with its
+``# Links`` stripped (bench/related.py); the weights are the ones that measured best.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.domain.arxiv import normalise_title
+from bot.domain.models import Paper
+from bot.domain.tags import tag_key
+from bot.domain.textfold import STOPWORDS, any_of, query_terms
+from bot.services.discovery_links import LinkGraph, NotesVersion
+from bot.services.discovery_vectors import PaperVectors
+from bot.services.search import FIELD_WEIGHTS
+from bot.store.db import Database, in_chunks
+from bot.store.papers import get_paper, get_papers
+
+if TYPE_CHECKING:
+    from bot.services.retrieval import Retriever
+
+CURATOR_REASON = "curator link"
+_SPLIT = re.compile(r"[\s/]+")
+_LATIN = re.compile(r"[a-z][a-z0-9]{2,}")
+
+
+@dataclass(frozen=True)
+class RelatedPaper:
+    id: int
+    arxiv_id: str | None
+    title: str
+    tags: list[str]
+    score: float
+    reason: str
+    curator: bool = False
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "arxiv_id": self.arxiv_id,
+            "title": self.title,
+            "tags": self.tags,
+            "score": self.score,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class RelatedWeights:
+    bm25: float = 0.5
+    dense: float = 0.3
+    tags: float = 0.2
+
+
+def note_text(paper: Paper) -> str:
+    """Everything the curator wrote about a paper, as one text (title, commentary, abstract, tags)."""
+    notes = " ".join(f"{c.body} {c.body_en}" for c in paper.commentary)
+    tags = " ".join(paper.tags)
+    return f"{paper.title}\n{notes}\n{paper.abstract}\n{tags}"
+
+
+def note_terms(text: str) -> Counter[str]:
+    """Index terms of a text with their counts (stop words, digits and one-letter terms dropped)."""
+    counts: Counter[str] = Counter()
+    for word, n in Counter(_SPLIT.split(text)).items():
+        for term in query_terms(word):
+            if len(term) > 1 and term not in STOPWORDS and not term.isdigit():
+                counts[term] += n
+    return counts
+
+
+@dataclass
+class RelatedFinder:
+    """Finds related papers; the chunk embeddings come from the retriever when it has them."""
+
+    db: Database
+    retriever: Retriever | None = None
+    weights: RelatedWeights = field(default_factory=RelatedWeights)
+    candidates: int = 100
+    max_terms: int = 32
+    curator_first: bool = True
+    _vectors: PaperVectors | None = field(default=None, repr=False)
+    _df: dict[str, int] = field(default_factory=dict, repr=False)
+    _links: LinkGraph = field(default_factory=LinkGraph, repr=False)
+    _version: NotesVersion = field(default_factory=NotesVersion, repr=False)
+
+    async def _refresh(self) -> None:
+        """Reload document frequencies and the curator's link graph when the notes changed.
+
+        The fts5vocab table has no index (a lookup scans the whole vocabulary): one scan per change of
+        the notes instead of one per request.
+        """
+        if await self._version.changed(self.db):
+            rows = await self.db.fetchall("SELECT term, doc FROM temp.paper_fts_terms")
+            self._df = {str(r["term"]): int(r["doc"]) for r in rows}
+            self._links = await LinkGraph.load(self.db)
+
+    async def curator_links(self, paper_id: int) -> list[int]:
+        """The papers the curator linked to or from this paper's notes, in the curator's order."""
+        await self._refresh()
+        return self._links.links_of(paper_id)
+
+    def paper_vectors(self) -> PaperVectors | None:
+        """Centroids in step with the retriever's chunk index, or None without embeddings."""
+        retriever = self.retriever
+        if retriever is None or retriever.mode != "hybrid" or retriever.index is None:
+            return None
+        index = retriever.index
+        if self._vectors is None or self._vectors.dim != index.dim:
+            self._vectors = PaperVectors(index.dim)
+        self._vectors.refresh(index)
+        return self._vectors
+
+    async def salient_terms(self, paper: Paper) -> list[str]:
+        """The note's terms that best tell it apart (tf-idf; the title counts twice), best first."""
+        counts = note_terms(note_text(paper))
+        counts.update(note_terms(paper.title))
+        if not counts:
+            return []
+        await self._refresh()
+        total, docs = int(await self.db.fetchval("SELECT count(*) FROM papers")), self._df
+        scored = []
+        for term, tf in counts.items():
+            df = docs.get(term, 0)
+            if df < 2:  # in no other paper (or not indexed as such): cannot relate anything
+                continue
+            idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
+            scored.append((-(1 + math.log(tf)) * idf, term))
+        scored.sort()
+        return [term for _, term in scored[: self.max_terms]]
+
+    async def _bm25(self, terms: list[str], exclude: int) -> dict[int, float]:
+        if not terms:
+            return {}
+        weights = ", ".join(str(w) for w in FIELD_WEIGHTS)
+        rows = await self.db.fetchall(
+            f"SELECT rowid AS id, -bm25(paper_fts, {weights}) AS score FROM paper_fts "  # noqa: S608
+            "WHERE paper_fts MATCH ? ORDER BY score DESC LIMIT ?",
+            (any_of(terms), self.candidates + 1),
+        )
+        return {int(r["id"]): float(r["score"]) for r in rows if int(r["id"]) != exclude}
+
+    def _dense(self, paper_id: int) -> dict[int, float]:
+        vectors = self.paper_vectors()
+        vector = vectors.vector(paper_id) if vectors is not None else None
+        if vectors is None or vector is None:
+            return {}
+        return dict(vectors.nearest(vector, self.candidates, exclude={paper_id}))
+
+    async def _tags(self, paper_id: int, tags: list[str]) -> tuple[dict[int, float], dict[int, list[str]]]:
+        """Per candidate: the idf-weighted share of this paper's tags it carries, and which ones."""
+        keys = [k for k in dict.fromkeys(tag_key(t) for t in tags) if k]
+        if not keys:
+            return {}, {}
+        marks = ",".join("?" * len(keys))
+        rows = await self.db.fetchall(
+            "SELECT t.key, t.display, count(pt2.paper_id) AS n, group_concat(pt2.paper_id) AS papers "  # noqa: S608
+            "FROM tags t JOIN paper_tags pt2 ON pt2.tag_id = t.id "
+            f"WHERE t.key IN ({marks}) GROUP BY t.id",
+            keys,
+        )
+        total = int(await self.db.fetchval("SELECT count(*) FROM papers")) or 1
+        weight = {str(r["key"]): math.log(1 + total / int(r["n"])) for r in rows}
+        whole = sum(weight.values()) or 1.0
+        score: dict[int, float] = {}
+        shared: dict[int, list[str]] = {}
+        for row in rows:
+            for value in str(row["papers"]).split(","):
+                other = int(value)
+                if other == paper_id:
+                    continue
+                score[other] = score.get(other, 0.0) + weight[str(row["key"])] / whole
+                shared.setdefault(other, []).append(str(row["display"]))
+        return score, shared
+
+    async def ranked(self, paper: Paper) -> tuple[list[tuple[int, float]], dict[int, list[str]], list[str]]:
+        """Content-only candidates (paper id, fused score) best first, with shared tags and salient terms."""
+        terms = await self.salient_terms(paper)
+        w = self.weights
+        lexical = await self._bm25(terms, paper.id) if w.bm25 else {}
+        dense = self._dense(paper.id) if w.dense else {}
+        tag_scores, shared = await self._tags(paper.id, paper.tags) if w.tags else ({}, {})
+        fused: dict[int, float] = {}
+        for weight, signal in ((w.bm25, _scaled(lexical)), (w.dense, _scaled(dense)), (w.tags, tag_scores)):
+            for pid, value in signal.items():
+                fused[pid] = fused.get(pid, 0.0) + weight * value
+        # Tag-only matches are many and weak: keep those that also have a content signal, plus the best.
+        if lexical or dense:
+            backed = set(lexical) | set(dense)
+            tag_only = sorted((p for p in fused if p not in backed), key=lambda p: -fused[p])
+            for pid in tag_only[self.candidates :]:
+                del fused[pid]
+        return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])), shared, terms
+
+    async def related(self, paper_id: int, *, limit: int = 5) -> list[RelatedPaper]:
+        """The papers most related to one paper, best first; [] when the paper does not exist."""
+        paper = await get_paper(self.db, paper_id)
+        if paper is None:
+            return []
+        ranked, shared, terms = await self.ranked(paper)
+        links = await self.curator_links(paper.id) if self.curator_first else []
+        pool = links + [pid for pid, _ in ranked[: limit * 3 + len(links)] if pid not in links]
+        papers = await get_papers(self.db, pool)
+        reactions = await _reaction_counts(self.db, pool)
+        scores = dict(ranked)
+        # Reactions only reorder papers whose scores tie at three decimals.
+        content = sorted(
+            (pid for pid in pool if pid not in links),
+            key=lambda p: (-round(scores.get(p, 0.0), 3), -reactions.get(p, 0), p),
+        )
+        seen_keys = {("arxiv", paper.arxiv_id), ("title", normalise_title(paper.title))}
+        picked: list[RelatedPaper] = []
+        for pid in [*links, *content]:
+            other = papers.get(pid)
+            if other is None:
+                continue
+            keys = {("arxiv", other.arxiv_id), ("title", normalise_title(other.title))}
+            keys.discard(("arxiv", None))
+            if keys & seen_keys:  # the paper itself under another id, or a result already listed
+                continue
+            seen_keys |= keys
+            is_link = pid in links
+            picked.append(
+                RelatedPaper(
+                    id=pid,
+                    arxiv_id=other.arxiv_id,
+                    title=other.title,
+                    tags=other.tags,
+                    score=1.0 if is_link else round(scores.get(pid, 0.0), 4),
+                    reason=CURATOR_REASON if is_link else _reason(other, shared.get(pid, []), terms),
+                    curator=is_link,
+                )
+            )
+            if len(picked) == limit:
+                break
+        return picked
+
+
+def _scaled(signal: dict[int, float]) -> dict[int, float]:
+    if not signal:
+        return {}
+    low, high = min(signal.values()), max(signal.values())
+    span = high - low
+    return {pid: (v - low) / span if span > 0 else 1.0 for pid, v in signal.items()}
+
+
+def _reason(paper: Paper, shared_tags: list[str], terms: list[str]) -> str:
+    """Why a paper is related, in a few words: shared tags, then shared distinctive words."""
+    parts = []
+    if shared_tags:
+        parts.append("shared tags: " + ", ".join(f"#{t}" for t in shared_tags[:3]))
+    words = set(_LATIN.findall(note_text(paper).casefold()))
+    common = [t for t in terms if t in words][:3]
+    if common:
+        parts.append("also about " + ", ".join(common))
+    return "; ".join(parts) or "similar notes"
+
+
+async def _reaction_counts(db: Database, paper_ids: list[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for chunk in in_chunks(paper_ids):
+        marks = ",".join("?" * len(chunk))
+        rows = await db.fetchall(
+            f"SELECT paper_id, count(*) AS n FROM reactions WHERE paper_id IN ({marks}) GROUP BY paper_id",  # noqa: S608
+            list(chunk),
+        )
+        found.update({int(r["paper_id"]): int(r["n"]) for r in rows})
+    return found
+
+
+__all__ = ["CURATOR_REASON", "RelatedFinder", "RelatedPaper", "RelatedWeights", "note_terms"]
