@@ -166,6 +166,16 @@ class Settings(BaseSettings):
     log_json: bool = Field(
         default=False, validation_alias="PAPERBOT_LOG_JSON", description="Write logs as JSON lines."
     )
+    foryou_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="mon",
+        validation_alias="PAPERBOT_FORYOU_DAY",
+        description="Weekday of the opt-in weekly recommendations DM (/foryou settings).",
+    )
+    foryou_time: dt.time = Field(
+        default=dt.time(10, 0),
+        validation_alias="PAPERBOT_FORYOU_TIME",
+        description="Local time (HH:MM) of the weekly recommendations DM.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from bot.services.retrieval import Retriever
 
 CURATOR_REASON = "curator link"
+MIN_SCORE = 0.01  # below this a candidate matched only on words every note uses
 _SPLIT = re.compile(r"[\s/]+")
 _LATIN = re.compile(r"[a-z][a-z0-9]{2,}")
 
@@ -45,8 +46,10 @@ class RelatedPaper:
     title: str
     tags: list[str]
     score: float
-    reason: str
+    reason: str  # in English, for the CLI; Discord renders the fields below in the member's language
     curator: bool = False
+    shared_tags: list[str] = field(default_factory=list)
+    shared_terms: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -204,7 +207,8 @@ class RelatedFinder:
             tag_only = sorted((p for p in fused if p not in backed), key=lambda p: -fused[p])
             for pid in tag_only[self.candidates :]:
                 del fused[pid]
-        return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])), shared, terms
+        kept = {pid: value for pid, value in fused.items() if value >= MIN_SCORE}
+        return sorted(kept.items(), key=lambda kv: (-kv[1], kv[0])), shared, terms
 
     async def related(self, paper_id: int, *, limit: int = 5) -> list[RelatedPaper]:
         """The papers most related to one paper, best first; [] when the paper does not exist."""
@@ -234,6 +238,8 @@ class RelatedFinder:
                 continue
             seen_keys |= keys
             is_link = pid in links
+            shared_tags = [] if is_link else shared.get(pid, [])[:3]
+            shared_terms = [] if is_link else _shared_terms(other, terms)
             picked.append(
                 RelatedPaper(
                     id=pid,
@@ -241,8 +247,10 @@ class RelatedFinder:
                     title=other.title,
                     tags=other.tags,
                     score=1.0 if is_link else round(scores.get(pid, 0.0), 4),
-                    reason=CURATOR_REASON if is_link else _reason(other, shared.get(pid, []), terms),
+                    reason=CURATOR_REASON if is_link else _reason(shared_tags, shared_terms),
                     curator=is_link,
+                    shared_tags=shared_tags,
+                    shared_terms=shared_terms,
                 )
             )
             if len(picked) == limit:
@@ -258,15 +266,19 @@ def _scaled(signal: dict[int, float]) -> dict[int, float]:
     return {pid: (v - low) / span if span > 0 else 1.0 for pid, v in signal.items()}
 
 
-def _reason(paper: Paper, shared_tags: list[str], terms: list[str]) -> str:
+def _shared_terms(paper: Paper, terms: list[str]) -> list[str]:
+    """Up to three of the query note's salient (Latin) words that this paper's note also uses."""
+    words = set(_LATIN.findall(note_text(paper).casefold()))
+    return [t for t in terms if t in words][:3]
+
+
+def _reason(shared_tags: list[str], shared_terms: list[str]) -> str:
     """Why a paper is related, in a few words: shared tags, then shared distinctive words."""
     parts = []
     if shared_tags:
-        parts.append("shared tags: " + ", ".join(f"#{t}" for t in shared_tags[:3]))
-    words = set(_LATIN.findall(note_text(paper).casefold()))
-    common = [t for t in terms if t in words][:3]
-    if common:
-        parts.append("also about " + ", ".join(common))
+        parts.append("shared tags: " + ", ".join(f"#{t}" for t in shared_tags))
+    if shared_terms:
+        parts.append("also about " + ", ".join(shared_terms))
     return "; ".join(parts) or "similar notes"
 
 

@@ -85,7 +85,9 @@ async def _answer_or_explain(interaction: Interaction, paper_id: int, handler: B
 
 
 def dynamic_items() -> tuple[type[discord.ui.DynamicItem[Any]], ...]:
-    return (PaperButton,)
+    from bot.ui.related_button import RelatedButton
+
+    return (PaperButton, RelatedButton)
 
 
 def paper_view(paper_id: int, locale: discord.Locale | str | None = None) -> discord.ui.View:
@@ -96,6 +98,9 @@ def paper_view(paper_id: int, locale: discord.Locale | str | None = None) -> dis
     )
     view.add_item(PaperButton("summarise", paper_id, label=t("button.summarise", locale)))
     view.add_item(PaperButton("save", paper_id, label=t("button.save", locale)))
+    from bot.ui.related_button import RelatedButton
+
+    view.add_item(RelatedButton(paper_id, label=t("button.related", locale)))
     return view
 
 
