@@ -119,3 +119,26 @@ async def test_weekly_dm_once_per_week_respecting_pauses_and_forget(env: BotEnv,
         done = await env.fake.click(ask.message, button, user="member")
         assert "1 saves" in done.text
         assert await env.db.fetchval("SELECT count(*) FROM saved WHERE user_id = ?", (member,)) == 0
+
+
+async def test_weekly_dm_catches_up_at_start_once_the_slot_has_passed(env: BotEnv, run_bot: Any) -> None:
+    from bot.services import foryou
+
+    ids = await ingest_discovery_vault(env.db, env.root)
+    member = env.fake.user_id("member")
+    await members.toggle_saved(env.db, member, ids["a"])
+    await foryou.set_weekly(env.db, member, env.fake.guild_id, True)
+    env.scheduled = True  # Thursday 08:00: this week's Monday 10:00 slot has passed
+    async with run_bot(env.make_bot):
+        await env.fake.wait_for(
+            lambda r: (
+                r.method == "POST"
+                and r.route == "/channels/{channel_id}/messages"
+                and bool(env.fake.dms_to("member"))
+            ),
+            timeout=10,
+        )
+    async with run_bot(env.make_bot) as handle:
+        assert (await handle.bot.services.extras["foryou_weekly"].run()).sent == 0
+    assert len(env.fake.dms_to("member")) == 1
+    assert await env.db.fetchval("SELECT state FROM foryou_dms WHERE user_id = ?", (member,)) == "sent"
