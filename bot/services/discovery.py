@@ -28,7 +28,7 @@ from bot.services.discovery_links import LinkGraph, NotesVersion
 from bot.services.discovery_vectors import PaperVectors
 from bot.services.search import FIELD_WEIGHTS
 from bot.store.db import Database, in_chunks
-from bot.store.papers import get_paper, get_papers
+from bot.store.papers import get_paper
 
 if TYPE_CHECKING:
     from bot.services.retrieval import Retriever
@@ -117,6 +117,10 @@ class RelatedFinder:
         await self._refresh()
         return self._links.links_of(paper_id)
 
+    @property
+    def papers(self) -> int:
+        return max(1, self._version.papers)
+
     def paper_vectors(self) -> PaperVectors | None:
         """Centroids in step with the retriever's chunk index, or None without embeddings."""
         retriever = self.retriever
@@ -135,7 +139,7 @@ class RelatedFinder:
         if not counts:
             return []
         await self._refresh()
-        total, docs = int(await self.db.fetchval("SELECT count(*) FROM papers")), self._df
+        total, docs = self.papers, self._df
         scored = []
         for term, tf in counts.items():
             df = docs.get(term, 0)
@@ -176,7 +180,7 @@ class RelatedFinder:
             f"WHERE t.key IN ({marks}) GROUP BY t.id",
             keys,
         )
-        total = int(await self.db.fetchval("SELECT count(*) FROM papers")) or 1
+        total = self.papers
         weight = {str(r["key"]): math.log(1 + total / int(r["n"])) for r in rows}
         whole = sum(weight.values()) or 1.0
         score: dict[int, float] = {}
@@ -218,8 +222,8 @@ class RelatedFinder:
         ranked, shared, terms = await self.ranked(paper)
         links = await self.curator_links(paper.id) if self.curator_first else []
         pool = links + [pid for pid, _ in ranked[: limit * 3 + len(links)] if pid not in links]
-        papers = await get_papers(self.db, pool)
-        reactions = await _reaction_counts(self.db, pool)
+        papers = await _candidates(self.db, pool)
+        reactions = {pid: c.reactions for pid, c in papers.items()}
         scores = dict(ranked)
         # Reactions only reorder papers whose scores tie at three decimals.
         content = sorted(
@@ -239,7 +243,7 @@ class RelatedFinder:
             seen_keys |= keys
             is_link = pid in links
             shared_tags = [] if is_link else shared.get(pid, [])[:3]
-            shared_terms = [] if is_link else _shared_terms(other, terms)
+            shared_terms = [] if is_link else _shared_terms(other.text, terms)
             picked.append(
                 RelatedPaper(
                     id=pid,
@@ -266,9 +270,9 @@ def _scaled(signal: dict[int, float]) -> dict[int, float]:
     return {pid: (v - low) / span if span > 0 else 1.0 for pid, v in signal.items()}
 
 
-def _shared_terms(paper: Paper, terms: list[str]) -> list[str]:
+def _shared_terms(text: str, terms: list[str]) -> list[str]:
     """Up to three of the query note's salient (Latin) words that this paper's note also uses."""
-    words = set(_LATIN.findall(note_text(paper).casefold()))
+    words = set(_LATIN.findall(text.casefold()))
     return [t for t in terms if t in words][:3]
 
 
@@ -282,15 +286,33 @@ def _reason(shared_tags: list[str], shared_terms: list[str]) -> str:
     return "; ".join(parts) or "similar notes"
 
 
-async def _reaction_counts(db: Database, paper_ids: list[int]) -> dict[int, int]:
-    found: dict[int, int] = {}
+@dataclass(frozen=True)
+class _Candidate:
+    arxiv_id: str | None
+    title: str
+    tags: list[str]
+    text: str
+    reactions: int
+
+
+async def _candidates(db: Database, paper_ids: list[int]) -> dict[int, _Candidate]:
+    """What the reply shows of each candidate, with its note text and reaction count, in one query."""
+    found: dict[int, _Candidate] = {}
     for chunk in in_chunks(paper_ids):
         marks = ",".join("?" * len(chunk))
         rows = await db.fetchall(
-            f"SELECT paper_id, count(*) AS n FROM reactions WHERE paper_id IN ({marks}) GROUP BY paper_id",  # noqa: S608
+            "SELECT p.id, p.arxiv_id, p.title, p.abstract, "  # noqa: S608
+            "(SELECT group_concat(c.body || ' ' || c.body_en, ' ') FROM commentary c WHERE c.paper_id = p.id) "
+            "AS notes, (SELECT group_concat(display, char(31)) FROM (SELECT t.display FROM paper_tags pt "
+            "JOIN tags t ON t.id = pt.tag_id WHERE pt.paper_id = p.id ORDER BY t.key)) AS tags, "
+            "(SELECT count(*) FROM reactions r WHERE r.paper_id = p.id) AS reactions "
+            f"FROM papers p WHERE p.id IN ({marks})",
             list(chunk),
         )
-        found.update({int(r["paper_id"]): int(r["n"]) for r in rows})
+        for r in rows:
+            tags = str(r["tags"]).split("\x1f") if r["tags"] else []
+            text = f"{r['title']}\n{r['notes'] or ''}\n{r['abstract']}\n{' '.join(tags)}"
+            found[int(r["id"])] = _Candidate(r["arxiv_id"], str(r["title"]), tags, text, int(r["reactions"]))
     return found
 
 

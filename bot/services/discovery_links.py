@@ -44,14 +44,19 @@ class NotesVersion:
     _changes: int = -1
     _checked: float = 0.0
 
+    papers: int = 0
+
     async def changed(self, db: Database) -> bool:
+        """Whether the notes changed since the last call (always True on the first); updates ``papers``."""
         row = await db.fetchone(
             "SELECT (SELECT count(*) FROM papers), (SELECT max(id) FROM papers), "
             "(SELECT count(*) FROM commentary), (SELECT max(id) FROM commentary), "
-            "(SELECT count(*) FROM paper_tags), (SELECT count(*) FROM entry_sources), total_changes()"
+            "(SELECT count(*) FROM paper_tags), (SELECT count(*) FROM entry_sources), "
+            "(SELECT data_version FROM pragma_data_version), total_changes()"
         )
         assert row is not None
-        key, changes = (*tuple(row)[:-1], await db.fetchval("PRAGMA data_version")), int(row[-1])
+        key, changes = tuple(row)[:-1], int(row[-1])
+        self.papers = int(row[0])
         now = time.monotonic()
         edited = changes != self._changes and now - self._checked > EDIT_RECHECK_SECONDS
         if key == self._key and not edited:

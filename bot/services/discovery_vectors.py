@@ -8,12 +8,15 @@ lookup is one matrix-vector product over the papers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.store.vectors import VectorIndex, Vectors
+
+RECHECK_SECONDS = 5.0
 
 
 def _unit(vector: Vectors) -> Vectors:
@@ -30,13 +33,21 @@ class PaperVectors:
         self._ids: npt.NDArray[np.int64] = np.zeros(0, np.int64)
         self._matrix: Vectors = np.zeros((0, dim), np.float32)
         self._row: dict[int, int] = {}
+        self._checked = 0.0
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def refresh(self, index: VectorIndex) -> None:
-        """Rebuild the centroids of papers whose chunks changed since the last call (cheap when none did)."""
+        """Rebuild the centroids when papers were embedded or re-embedded since the last check.
+
+        A paper count change is seen at once; a re-embedded paper (same count) within RECHECK_SECONDS.
+        """
         current = index.vectors_by_paper()
+        now = time.monotonic()
+        if len(current) == len(self._source) and now - self._checked < RECHECK_SECONDS:
+            return
+        self._checked = now
         if len(current) == len(self._source) and all(self._source.get(p) is v for p, v in current.items()):
             return
         ids = sorted(p for p, v in current.items() if len(v))
@@ -67,7 +78,8 @@ class PaperVectors:
         """(paper id, cosine) of the ``k`` papers closest to ``vector``, best first, ``exclude`` left out."""
         if not len(self._ids):
             return []
-        scores = self._matrix @ vector.astype(np.float32).reshape(-1)
+        # einsum's own loop, not BLAS: a multi-threaded sgemv this small loses badly on a busy 2-core box
+        scores = np.einsum("ij,j->i", self._matrix, vector.astype(np.float32).reshape(-1))
         if exclude:
             mask = np.isin(self._ids, np.fromiter(exclude, dtype=np.int64, count=len(exclude)))
             scores = np.where(mask, -np.inf, scores)
