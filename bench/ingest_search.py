@@ -12,6 +12,7 @@ import datetime as dt
 import random
 import re
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable
@@ -23,6 +24,9 @@ from bot.services.ingest import IngestReport, ingest_paths
 from bot.services.ingest_write import write_parsed
 from bot.services.search import search
 from bot.store.db import Database
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ and tests/ as packages
+from bench.default_path import bare_fts_p95, cli_default_path, heartbeat_during_backfill
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -278,15 +282,22 @@ def verdict(median: float, best: float, target: float, ok: bool = True) -> str:
 
 async def main(args: argparse.Namespace) -> None:
     vault, digest = Path(args.vault), Path(args.digest)
+    texts = [q.text for q in QUERIES]
     with tempfile.TemporaryDirectory(prefix="paperbot-bench-") as tmp:
         db, ingest = await bench_ingest(vault, digest, Path(tmp), args.runs)
         vault_search = await bench_search(db, "3. Search on the vault", args.queries)
+        vault_search["bare"] = await bare_fts_p95(db, texts, args.queries)
+        print(f"   bare FTS5 BM25 query, same index and queries: p95 {vault_search['bare']:.1f} ms")
         big = None
         if args.synthetic > 0:
             syn_db, _ = await build_synthetic(db, Path(tmp) / "synthetic.db", args.synthetic)
             big = await bench_search(syn_db, f"4b. Search at {args.synthetic} papers", args.queries)
+            big["bare"] = await bare_fts_p95(syn_db, texts, args.queries)
+            print(f"   bare FTS5 BM25 query, same index and queries: p95 {big['bare']:.1f} ms")
             await syn_db.close()
         await db.close()
+        default = cli_default_path(vault, Path(tmp)) if args.default_path else None
+        beat = await heartbeat_during_backfill(default["db"]) if default else None
     zero_rows = ingest["new_rows"] == 0
     rows = [
         ("full vault ingest", "< 3 s", ingest["full"], ingest["full_best"], 3.0, True, "s"),
@@ -308,6 +319,46 @@ async def main(args: argparse.Namespace) -> None:
     for name, target, median, best, limit, ok, unit in rows:
         shown = f"{median:.2f} {unit}", f"{best:.2f} {unit}", verdict(median, best, limit, ok)
         print(f"   {name:<26} {target:<16} {shown[0]:>10} {shown[1]:>10}  {shown[2]}")
+    print("\n## 8. Issue 14 targets (one run each; the machine is shared, so absolute times vary with load)")
+    checks = [
+        (
+            f"search p95 / bare FTS5, vault ({vault_search['p95']:.1f} / {vault_search['bare']:.1f} ms)",
+            "<= 1.5x",
+            vault_search["p95"] / vault_search["bare"],
+            1.5,
+        ),
+    ]
+    if big is not None:
+        checks.append(
+            (
+                f"search p95 / bare FTS5, {args.synthetic} ({big['p95']:.1f} / {big['bare']:.1f} ms)",
+                "<= 1.5x",
+                big["p95"] / big["bare"],
+                1.5,
+            )
+        )
+    if default is not None and beat is not None:
+        checks += [
+            (
+                f"default full-vault ingest (load {default['load']:.1f})",
+                "<= 60 s idle",
+                default["ingest"],
+                60.0,
+            ),
+            ("heartbeat ACK latency during backfill, max", "< 1000 ms", beat["hb_max"], 999.9),
+            ("peak RSS, default models loaded", "<= 350 MB", default["peak_rss"], 350.0),
+        ]
+    for name, target, value, limit in checks:
+        print(f"   {name:<58} {target:<14} {value:>9.2f}  {'PASS' if value <= limit else 'MISS'}")
+    if default is not None:
+        quiet = "no model loaded" in default["search_line_none"]
+        loud = "embedded the query" in default["search_line_default"]
+        print(
+            f"   {'CLI search that needs no model loads none':<58} {'says so':<14} {'':>9}  {'PASS' if quiet else 'MISS'}"
+        )
+        print(
+            f"   {'CLI search that loads a model says so with -v':<58} {'says so':<14} {'':>9}  {'PASS' if loud else 'MISS'}"
+        )
 
 
 if __name__ == "__main__":
@@ -317,4 +368,10 @@ if __name__ == "__main__":
     parser.add_argument("--synthetic", type=int, default=100_000, help="synthetic papers (0 to skip)")
     parser.add_argument("--queries", type=int, default=5 * len(QUERIES), help="timed searches per corpus")
     parser.add_argument("--runs", type=int, default=3, help="full ingests and re-ingests to time")
+    parser.add_argument(
+        "--no-default-path",
+        dest="default_path",
+        action="store_false",
+        help="skip the default-install ingest, CLI RSS and heartbeat-during-backfill sections (6-7)",
+    )
     asyncio.run(main(parser.parse_args()))

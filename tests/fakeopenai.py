@@ -4,6 +4,7 @@ and embeddings (a small bag-of-words vector per input)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -20,6 +21,9 @@ class FakeOpenAI:
 
     reply: str = "4DiM trains on video without camera poses [1]."
     mode: str = "ok"  # ok | 429 | 500 | hang | garbled | empty
+    # Embeddings behaviours (issue 14 / issue 13 items 1 and 4): see the block at the end of the class.
+    embeddings_mode: str = "ok"  # ok | 404 | 500 | slow
+    embeddings_delay: float = 5.0  # seconds a "slow" embeddings reply takes
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
     _runner: web.AppRunner | None = None
@@ -48,6 +52,9 @@ class FakeOpenAI:
     async def embeddings(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.requests.append(body)
+        fault = await self.embeddings_fault(body)
+        if fault is not None:
+            return fault
         data = []
         for i, text in enumerate(body["input"]):
             vector = [0.0] * 16
@@ -109,6 +116,31 @@ class FakeOpenAI:
             }
             yield f"data: {json.dumps(chunk)}\n\n"
         yield "data: [DONE]\n\n"
+
+    # --- Embeddings behaviours (issue 14) ------------------------------------------------------
+    # What real servers showed: a server without an embeddings model answers 404 in OpenAI's error
+    # shape (llama.cpp without --embeddings, a wrong model name on OpenAI); an overloaded one 500; a
+    # CPU-bound one takes longer than any reasonable timeout.
+
+    def embedding_inputs(self) -> list[list[str]]:
+        """The ``input`` of every embeddings request so far, in order."""
+        return [list(r["input"]) for r in self.requests if "input" in r]
+
+    async def embeddings_fault(self, body: dict[str, Any]) -> web.Response | None:
+        if self.embeddings_mode == "404":
+            error = {
+                "message": f"The model `{body.get('model')}` does not exist or you do not have access to it.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "model_not_found",
+            }
+            return web.json_response({"error": error}, status=404)
+        if self.embeddings_mode == "500":
+            return web.json_response({"error": {"message": "injected", "type": "server_error"}}, status=500)
+        if self.embeddings_mode == "slow":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._release.wait(), self.embeddings_delay)
+        return None
 
 
 @pytest.fixture

@@ -44,8 +44,9 @@ async def _seed(db: Database, root: Path) -> None:
 async def test_backfill_is_incremental_and_persisted(db: Database, tmp_path: Path) -> None:
     await _seed(db, tmp_path)
     retriever = await Retriever.build(db, HashEmbedder())
-    assert retriever.mode == "hybrid"
+    assert retriever.mode == "bm25", "no vectors stored yet: a query needs no model"
     assert await retriever.update() == 2
+    assert retriever.mode == "hybrid"
     assert await retriever.update() == 0, "nothing changed"
     paper_id = int(await db.fetchval("SELECT id FROM papers WHERE arxiv_id = '2407.07860'"))
     await add_commentary(db, paper_id, "A second opinion about camera control.", author="m", author_id=1)

@@ -18,16 +18,18 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.domain.arxiv import normalise_title
 from bot.domain.models import Paper
 from bot.domain.tags import tag_key
-from bot.domain.textfold import STOPWORDS, any_of, query_terms
+from bot.domain.textfold import STOPWORDS, any_of
 from bot.services.discovery_links import LinkGraph, NotesVersion
 from bot.services.discovery_vectors import PaperVectors
 from bot.services.search import FIELD_WEIGHTS
 from bot.store.db import Database, in_chunks
+from bot.store.fts import index_terms
 from bot.store.papers import get_paper
 
 if TYPE_CHECKING:
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
 
 CURATOR_REASON = "curator link"
 MIN_SCORE = 0.01  # below this a candidate matched only on words every note uses
-_SPLIT = re.compile(r"[\s/]+")
 _LATIN = re.compile(r"[a-z][a-z0-9]{2,}")
 
 
@@ -76,14 +77,26 @@ def note_text(paper: Paper) -> str:
     return f"{paper.title}\n{notes}\n{paper.abstract}\n{tags}"
 
 
+@lru_cache(maxsize=1)
+def _stop_terms() -> frozenset[str]:
+    return frozenset(t for terms in index_terms(sorted(STOPWORDS)) for t in terms)
+
+
 def note_terms(text: str) -> Counter[str]:
-    """Index terms of a text with their counts (stop words, digits and one-letter terms dropped)."""
-    counts: Counter[str] = Counter()
-    for word, n in Counter(_SPLIT.split(text)).items():
-        for term in query_terms(word):
-            if len(term) > 1 and term not in STOPWORDS and not term.isdigit():
-                counts[term] += n
-    return counts
+    """The search index's terms of a text (Latin stems, Hangul bigrams) with their counts; stop words,
+    digits and one-letter terms dropped."""
+    stop = _stop_terms()
+    return Counter(t for t in index_terms([text])[0] if len(t) > 1 and t not in stop and not t.isdigit())
+
+
+def surface_words(text: str) -> dict[str, str]:
+    """Index term → the first Latin word of ``text`` that makes it (to show ``routing``, not ``rout``)."""
+    words = list(dict.fromkeys(_LATIN.findall(text.casefold())))
+    found: dict[str, str] = {}
+    for word, terms in zip(words, index_terms(words), strict=True):
+        if len(terms) == 1:
+            found.setdefault(terms[0], word)
+    return found
 
 
 @dataclass
@@ -231,6 +244,7 @@ class RelatedFinder:
             key=lambda p: (-round(scores.get(p, 0.0), 3), -reactions.get(p, 0), p),
         )
         seen_keys = {("arxiv", paper.arxiv_id), ("title", normalise_title(paper.title))}
+        surface = surface_words(note_text(paper))
         picked: list[RelatedPaper] = []
         for pid in [*links, *content]:
             other = papers.get(pid)
@@ -243,7 +257,7 @@ class RelatedFinder:
             seen_keys |= keys
             is_link = pid in links
             shared_tags = [] if is_link else shared.get(pid, [])[:3]
-            shared_terms = [] if is_link else _shared_terms(other.text, terms)
+            shared_terms = [] if is_link else _shared_terms(other.text, terms, surface)
             picked.append(
                 RelatedPaper(
                     id=pid,
@@ -270,10 +284,10 @@ def _scaled(signal: dict[int, float]) -> dict[int, float]:
     return {pid: (v - low) / span if span > 0 else 1.0 for pid, v in signal.items()}
 
 
-def _shared_terms(text: str, terms: list[str]) -> list[str]:
-    """Up to three of the query note's salient (Latin) words that this paper's note also uses."""
-    words = set(_LATIN.findall(text.casefold()))
-    return [t for t in terms if t in words][:3]
+def _shared_terms(text: str, terms: list[str], surface: dict[str, str]) -> list[str]:
+    """Up to three of the query note's salient Latin words (as written there) this paper's note also has."""
+    theirs = set(index_terms([text])[0])
+    return [surface[t] for t in terms if t in surface and t in theirs][:3]
 
 
 def _reason(shared_tags: list[str], shared_terms: list[str]) -> str:

@@ -43,18 +43,18 @@ class PaperVectors:
 
         A paper count change is seen at once; a re-embedded paper (same count) within RECHECK_SECONDS.
         """
-        current = index.vectors_by_paper()
+        ids = index.paper_ids()
         now = time.monotonic()
-        if len(current) == len(self._source) and now - self._checked < RECHECK_SECONDS:
+        if len(ids) == len(self._source) and now - self._checked < RECHECK_SECONDS:
             return
         self._checked = now
+        current = {p: index.vectors(p) for p in ids}
         if len(current) == len(self._source) and all(self._source.get(p) is v for p, v in current.items()):
             return
-        ids = sorted(p for p, v in current.items() if len(v))
         rows = np.zeros((len(ids), self.dim), np.float32)
         for n, paper_id in enumerate(ids):
             rows[n] = _unit(current[paper_id].mean(axis=0))
-        self._source = dict(current)
+        self._source = current
         self._ids = np.asarray(ids, dtype=np.int64)
         self._matrix = rows
         self._row = {p: n for n, p in enumerate(ids)}

@@ -8,8 +8,9 @@ import sqlite3
 
 from bot.domain.models import SearchHit
 from bot.domain.tags import tag_key
-from bot.domain.textfold import MAX_TERMS, SENTENCE_BREAK, any_of, query_terms
+from bot.domain.textfold import MAX_TERMS, SENTENCE_BREAK, any_of, fold, query_terms
 from bot.store.db import Database
+from bot.store.fts import stem, stem_words
 from bot.store.papers import tags_for
 
 # bm25() weights in column order: title, authors, abstract, commentary, tags.
@@ -19,6 +20,8 @@ SNIPPET_CHARS = 180
 SMALL_INDEX = 20_000
 # Above this many matching papers (summed over terms), only papers with the rarest terms are ranked.
 POSTINGS_BUDGET = 10_000
+# Words of folded text as unicode61 splits them (near enough for snippets; search itself is SQLite's).
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 async def search(
@@ -130,16 +133,22 @@ async def _expressions(db: Database, terms: list[str]) -> list[str]:
     everything = [any_of(terms)]
     if len(terms) < 2 or int(await db.fetchval("SELECT coalesce(max(id), 0) FROM papers")) < SMALL_INDEX:
         return everything
-    marks = ",".join("?" * len(terms))
-    rows = await db.fetchall(f"SELECT term, doc FROM temp.paper_fts_terms WHERE term IN ({marks})", terms)  # noqa: S608
-    papers_with = {str(r["term"]): int(r["doc"]) for r in rows}
+    # The vocabulary holds index terms (Porter stems), so each query term is looked up by its stem.
+    stems = {t: stem(t) for t in terms}
+    marks = ",".join("?" * len(set(stems.values())))
+    rows = await db.fetchall(
+        f"SELECT term, doc FROM temp.paper_fts_terms WHERE term IN ({marks})",  # noqa: S608
+        sorted(set(stems.values())),
+    )
+    by_stem = {str(r["term"]): int(r["doc"]) for r in rows}
+    papers_with = {t: by_stem.get(s, 0) for t, s in stems.items()}
     rare: list[str] = []
     total = 0
-    for term in sorted(terms, key=lambda t: papers_with.get(t, 0)):
-        if rare and total + papers_with.get(term, 0) > POSTINGS_BUDGET:
+    for term in sorted(terms, key=lambda t: papers_with[t]):
+        if rare and total + papers_with[term] > POSTINGS_BUDGET:
             break
         rare.append(term)
-        total += papers_with.get(term, 0)
+        total += papers_with[term]
     common = [t for t in terms if t not in rare]
     if not common:
         return everything
@@ -178,18 +187,31 @@ async def _snippets(db: Database, ids: list[int], query: str) -> dict[int, str]:
 
 
 def best_snippet(texts: list[str], terms: list[str], width: int = SNIPPET_CHARS) -> str:
-    """The sentence with most query terms (curator's words preferred on ties), matches in bold."""
-    best, best_hits = "", -1
-    for text in texts:
-        for sentence in SENTENCE_BREAK.split(text):
-            sentence = sentence.strip()
-            if not sentence:
-                continue
-            folded = sentence.casefold()
-            hits = sum(1 for t in terms if t in folded)
-            if hits > best_hits:
-                best, best_hits = sentence, hits
-    return highlight(shorten(best, width, terms), terms)
+    """The sentence with most query terms (curator's words preferred on ties), matches in bold.
+
+    Terms are compared as the index compares them (:mod:`bot.store.fts`: Latin words by their Porter
+    stem, Hangul by bigram), so ``networks`` finds and highlights ``network`` as search matched it.
+    """
+    sentences = [s.strip() for text in texts for s in SENTENCE_BREAK.split(text) if s.strip()]
+    if not sentences:
+        return ""
+    wanted = {stem(t) for t in terms}
+    # A stem differs from its words at most in its last letter (porter rewrites suffixes), so a sentence
+    # without any stem's other letters cannot match: the cheap test that skips most sentences.
+    probes = {w[:-1] if len(w) > 3 and w.isascii() else w for w in wanted}
+    best, best_hits, best_words = 0, -1, {}
+    for n, sentence in enumerate(sentences):
+        folded = fold(sentence).casefold()
+        hits = 0
+        stems: dict[str, str] = {}
+        if any(p in folded for p in probes):
+            stems = stem_words(_TOKEN.findall(folded))
+            hits = len(wanted.intersection(stems.values()))
+        if hits > best_hits:
+            best, best_hits, best_words = n, hits, stems
+    matched = sorted(w for w, t in best_words.items() if t in wanted and w.isascii() and w not in terms)
+    shown = [*terms, *matched]
+    return highlight(shorten(sentences[best], width, shown), shown)
 
 
 def shorten(text: str, width: int, terms: list[str]) -> str:

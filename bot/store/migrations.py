@@ -9,16 +9,19 @@ paper's row once, instead of re-tokenising it for every commentary and tag row.
 
 from __future__ import annotations
 
-# One paper's search row, rebuilt from its tables; {ids} is a list of bound placeholders.
-REBUILD_FTS = """
+from bot.store.fts import FTS_TOKENIZE
+
+# Papers' search rows, rebuilt from their tables (append a WHERE on p.id).
+_FTS_ROWS = """
 INSERT INTO paper_fts (rowid, title, authors, abstract, commentary, tags)
 SELECT p.id, pb_fold(p.title), p.authors, pb_fold(p.abstract),
     coalesce((SELECT pb_fold(group_concat(c.body || ' ' || c.body_en, ' '))
               FROM commentary c WHERE c.paper_id = p.id), ''),
     coalesce((SELECT pb_fold(group_concat(t.display || ' ' || replace(t.key, '-', ' '), ' '))
               FROM paper_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.paper_id = p.id), '')
-FROM papers p WHERE p.id IN ({ids})
-"""
+FROM papers p"""
+# One paper's search row; {ids} is a list of bound placeholders.
+REBUILD_FTS = _FTS_ROWS + " WHERE p.id IN ({ids})\n"
 
 
 _CORE = """
@@ -298,6 +301,28 @@ INSERT OR IGNORE INTO entry_sources (entry_id, source)
     SELECT e.id, s.key FROM entries e JOIN sources s ON s.id = e.source_id;
 """
 
+# Migration 5 belongs to issue 12 (another branch); this placeholder keeps the next one at number 6
+# until that lands, when the lead puts issue 12's script in its place.
+_RESERVED_5 = "SELECT 1;"
+
+_STEMMING_AND_FIELDS = f"""
+-- Porter stemming for Latin words in the search index (Hangul is folded to bigrams before tokenising,
+-- which the stemmer leaves alone): the index is rebuilt with the new tokenizer.
+DROP TABLE paper_fts;
+CREATE VIRTUAL TABLE paper_fts USING fts5(
+    title, authors, abstract, commentary, tags,
+    tokenize = '{FTS_TOKENIZE}'
+);
+{_FTS_ROWS};
+
+-- Which field of the paper each embedded chunk came from: 'title', 'abstract' or 'commentary' (the
+-- curator's text with its English version), so each field can be ranked on its own. Chunks stored before
+-- this are labelled by bot/store/vectors.py label_chunks() on the next embedding update, without
+-- re-embedding; '' means not labelled yet.
+ALTER TABLE chunks ADD COLUMN field TEXT NOT NULL DEFAULT '';
+"""
+
+# Migration 7 (issue 15): discovery.
 _DISCOVERY = """
 -- /foryou: a member's weekly-DM choice, and what paperbot derived from their activity (deleted by
 -- /foryou forget). Saves, reactions and subscriptions stay in their own tables.
@@ -340,4 +365,12 @@ CREATE TABLE foryou_dms (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: list[str] = [_CORE, _COMMUNITY, _ANSWERS, _PROVENANCE, _DISCOVERY]
+MIGRATIONS: list[str] = [
+    _CORE,
+    _COMMUNITY,
+    _ANSWERS,
+    _PROVENANCE,
+    _RESERVED_5,
+    _STEMMING_AND_FIELDS,
+    _DISCOVERY,
+]
