@@ -46,10 +46,12 @@ async def test_related_of_the_duplicate_row_excludes_the_original(db: Database, 
 
 async def test_note_text_with_fts_syntax_is_searched_as_words(db: Database, tmp_path: Path) -> None:
     ids = await ingest_discovery_vault(db, tmp_path)
-    finder = RelatedFinder(db, weights=RelatedWeights(1.0, 0.0, 0.0), curator_first=False)
+    finder = RelatedFinder(db, weights=RelatedWeights(1.0, 0.0, 0.0), max_df=1.0, curator_first=False)
     paper = await finder.related(ids["a"], limit=3)  # the note holds `"quoted" AND (NEAR* -x:y`
     assert paper
-    terms = await finder.salient_terms(await _paper(db, ids["a"]))
+    note = await finder.note(ids["a"])
+    assert note is not None
+    terms = await finder.salient_terms(note)
     assert "expert" in terms or "experts" in terms
     assert not {"and", "near*", "(near"} & set(terms)
 
@@ -110,12 +112,6 @@ def test_cli_related_json_maps_each_paper_as_given(
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     assert "no paper 'no such paper'" in err and err[-1] == "\n" and err.count("\n") == 1
-
-
-async def _paper(db: Database, paper_id: int):  # type: ignore[no-untyped-def]
-    from bot.store.papers import get_paper
-
-    return await get_paper(db, paper_id)
 
 
 async def test_foryou_recommends_unseen_papers_with_reasons_and_respects_mutes(

@@ -30,7 +30,6 @@ from bot.services.discovery_vectors import PaperVectors
 from bot.services.search import FIELD_WEIGHTS
 from bot.store.db import Database, in_chunks
 from bot.store.fts import index_terms
-from bot.store.papers import get_paper
 
 if TYPE_CHECKING:
     from bot.services.retrieval import Retriever
@@ -108,6 +107,7 @@ class RelatedFinder:
     weights: RelatedWeights = field(default_factory=RelatedWeights)
     candidates: int = 100
     max_terms: int = 32
+    max_df: float = 0.2  # share of papers above which a term is too common to query (its postings cost)
     curator_first: bool = True
     _vectors: PaperVectors | None = field(default=None, repr=False)
     _df: dict[str, int] = field(default_factory=dict, repr=False)
@@ -145,10 +145,14 @@ class RelatedFinder:
         self._vectors.refresh(index)
         return self._vectors
 
-    async def salient_terms(self, paper: Paper) -> list[str]:
+    async def note(self, paper_id: int) -> Note | None:
+        """A paper's title, tags and note text (one query), or None when it does not exist."""
+        return (await load_notes(self.db, [paper_id])).get(paper_id)
+
+    async def salient_terms(self, note: Note) -> list[str]:
         """The note's terms that best tell it apart (tf-idf; the title counts twice), best first."""
-        counts = note_terms(note_text(paper))
-        counts.update(note_terms(paper.title))
+        counts = note_terms(note.text)
+        counts.update(note_terms(note.title))
         if not counts:
             return []
         await self._refresh()
@@ -156,7 +160,7 @@ class RelatedFinder:
         scored = []
         for term, tf in counts.items():
             df = docs.get(term, 0)
-            if df < 2:  # in no other paper (or not indexed as such): cannot relate anything
+            if df < 2 or df > self.max_df * total:  # in no other paper, or in so many it hardly tells
                 continue
             idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
             scored.append((-(1 + math.log(tf)) * idf, term))
@@ -207,7 +211,7 @@ class RelatedFinder:
                 shared.setdefault(other, []).append(str(row["display"]))
         return score, shared
 
-    async def ranked(self, paper: Paper) -> tuple[list[tuple[int, float]], dict[int, list[str]], list[str]]:
+    async def ranked(self, paper: Note) -> tuple[list[tuple[int, float]], dict[int, list[str]], list[str]]:
         """Content-only candidates (paper id, fused score) best first, with shared tags and salient terms."""
         terms = await self.salient_terms(paper)
         w = self.weights
@@ -229,13 +233,13 @@ class RelatedFinder:
 
     async def related(self, paper_id: int, *, limit: int = 5) -> list[RelatedPaper]:
         """The papers most related to one paper, best first; [] when the paper does not exist."""
-        paper = await get_paper(self.db, paper_id)
+        paper = await self.note(paper_id)
         if paper is None:
             return []
         ranked, shared, terms = await self.ranked(paper)
         links = await self.curator_links(paper.id) if self.curator_first else []
         pool = links + [pid for pid, _ in ranked[: limit * 3 + len(links)] if pid not in links]
-        papers = await _candidates(self.db, pool)
+        papers = await load_notes(self.db, pool)
         reactions = {pid: c.reactions for pid, c in papers.items()}
         scores = dict(ranked)
         # Reactions only reorder papers whose scores tie at three decimals.
@@ -244,7 +248,7 @@ class RelatedFinder:
             key=lambda p: (-round(scores.get(p, 0.0), 3), -reactions.get(p, 0), p),
         )
         seen_keys = {("arxiv", paper.arxiv_id), ("title", normalise_title(paper.title))}
-        surface = surface_words(note_text(paper))
+        surface = surface_words(paper.text)
         picked: list[RelatedPaper] = []
         for pid in [*links, *content]:
             other = papers.get(pid)
@@ -285,9 +289,17 @@ def _scaled(signal: dict[int, float]) -> dict[int, float]:
 
 
 def _shared_terms(text: str, terms: list[str], surface: dict[str, str]) -> list[str]:
-    """Up to three of the query note's salient Latin words (as written there) this paper's note also has."""
-    theirs = set(index_terms([text])[0])
-    return [surface[t] for t in terms if t in surface and t in theirs][:3]
+    """Up to three of the query note's salient Latin words (as written there) this paper's note also has.
+
+    For the reason line only: a stem matches a word it begins (``rout`` in ``routers``), which is how
+    Porter stems mostly relate to their words; an occasional miss only shortens the reason.
+    """
+    shown = [t for t in terms if t in surface]
+    if not shown:
+        return []
+    pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in shown) + ")", re.IGNORECASE)
+    found = {m.casefold() for m in pattern.findall(text)}
+    return [surface[t] for t in shown if t in found][:3]
 
 
 def _reason(shared_tags: list[str], shared_terms: list[str]) -> str:
@@ -301,7 +313,10 @@ def _reason(shared_tags: list[str], shared_terms: list[str]) -> str:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Note:
+    """What discovery needs of a paper: what replies show, its whole note as text, its reactions."""
+
+    id: int
     arxiv_id: str | None
     title: str
     tags: list[str]
@@ -309,9 +324,9 @@ class _Candidate:
     reactions: int
 
 
-async def _candidates(db: Database, paper_ids: list[int]) -> dict[int, _Candidate]:
-    """What the reply shows of each candidate, with its note text and reaction count, in one query."""
-    found: dict[int, _Candidate] = {}
+async def load_notes(db: Database, paper_ids: list[int]) -> dict[int, Note]:
+    """The :class:`Note` of each paper, in one query per 500 papers."""
+    found: dict[int, Note] = {}
     for chunk in in_chunks(paper_ids):
         marks = ",".join("?" * len(chunk))
         rows = await db.fetchall(
@@ -326,8 +341,10 @@ async def _candidates(db: Database, paper_ids: list[int]) -> dict[int, _Candidat
         for r in rows:
             tags = str(r["tags"]).split("\x1f") if r["tags"] else []
             text = f"{r['title']}\n{r['notes'] or ''}\n{r['abstract']}\n{' '.join(tags)}"
-            found[int(r["id"])] = _Candidate(r["arxiv_id"], str(r["title"]), tags, text, int(r["reactions"]))
+            found[int(r["id"])] = Note(
+                int(r["id"]), r["arxiv_id"], str(r["title"]), tags, text, int(r["reactions"])
+            )
     return found
 
 
-__all__ = ["CURATOR_REASON", "RelatedFinder", "RelatedPaper", "RelatedWeights", "note_terms"]
+__all__ = ["CURATOR_REASON", "Note", "RelatedFinder", "RelatedPaper", "RelatedWeights", "note_terms"]

@@ -34,6 +34,7 @@ class PaperVectors:
         self._matrix: Vectors = np.zeros((0, dim), np.float32)
         self._row: dict[int, int] = {}
         self._checked = 0.0
+        self._index_len = -1
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -43,11 +44,11 @@ class PaperVectors:
 
         A paper count change is seen at once; a re-embedded paper (same count) within RECHECK_SECONDS.
         """
-        ids = index.paper_ids()
         now = time.monotonic()
-        if len(ids) == len(self._source) and now - self._checked < RECHECK_SECONDS:
+        if len(index) == self._index_len and now - self._checked < RECHECK_SECONDS:
             return
-        self._checked = now
+        self._checked, self._index_len = now, len(index)
+        ids = index.paper_ids()
         current = {p: index.vectors(p) for p in ids}
         if len(current) == len(self._source) and all(self._source.get(p) is v for p, v in current.items()):
             return

@@ -26,7 +26,7 @@ from bot.services.discovery_vectors import PaperVectors
 from bot.services.members import subscriptions
 from bot.services.reactions import top_papers
 from bot.store.db import Database, in_chunks
-from bot.store.papers import get_paper, get_papers
+from bot.store.papers import get_papers
 
 SAVE_WEIGHT = 2.0
 REACTION_WEIGHT = 1.0
@@ -237,10 +237,10 @@ async def _personal(
     seed_of: dict[int, int] = {}
     recent = sorted(profile.engaged, key=lambda p: (profile.engaged[p][2], p), reverse=True)
     for seed in recent[:NEIGHBOUR_SEEDS]:
-        paper = await get_paper(db, seed)
-        if paper is None:
+        note = await finder.note(seed)
+        if note is None:
             continue
-        close, _shared, _terms = await finder.ranked(paper)
+        close, _shared, _terms = await finder.ranked(note)
         for pid, value in close[:30]:
             if pid not in blocked and value > neighbours.get(pid, -1.0):
                 neighbours[pid], seed_of[pid] = value, seed
