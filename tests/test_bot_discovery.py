@@ -81,6 +81,7 @@ async def test_weekly_dm_once_per_week_respecting_pauses_and_forget(env: BotEnv,
     for user in (member, admin, moderator):
         await members.toggle_saved(env.db, user, ids["a"])
     await members.set_paused(env.db, admin, True)
+    await members.set_tags(env.db, member, env.fake.guild_id, ["benchmark"], "mute")
     env.fake.dm_refused.add(moderator)
     async with run_bot(env.make_bot) as handle:
         for user in ("member", "admin", "moderator"):
@@ -99,6 +100,8 @@ async def test_weekly_dm_once_per_week_respecting_pauses_and_forget(env: BotEnv,
         embed = dms[0]["embeds"][0]
         assert embed["title"].startswith("Papers you may have missed")
         assert "because you saved" in embed["description"]
+        assert "Routing Benchmark Suite" not in embed["description"]  # muted #benchmark
+        assert "Scaling Mixture of Experts Routers" in embed["description"]
         assert "Sparse Expert Routing for Language Models" not in embed["description"].split("\n")[0]
         assert env.fake.dms_to("admin") == []
         states = dict(await env.db.fetchall("SELECT user_id, state FROM foryou_dms"))

@@ -21,7 +21,7 @@ import numpy as np
 from bot.domain.arxiv import normalise_title
 from bot.domain.tags import tag_key
 from bot.services.clock import Clock, utc_now
-from bot.services.discovery import RelatedFinder
+from bot.services.discovery import RelatedFinder, load_notes
 from bot.services.discovery_vectors import PaperVectors
 from bot.services.members import subscriptions
 from bot.services.reactions import top_papers
@@ -30,7 +30,7 @@ from bot.store.papers import get_papers
 
 SAVE_WEIGHT = 2.0
 REACTION_WEIGHT = 1.0
-NEIGHBOUR_SEEDS = 5  # most recent engaged papers whose related papers are candidates
+NEIGHBOUR_SEEDS = 3  # most recent engaged papers whose related papers are candidates
 TOP_TAGS = 12
 
 
@@ -255,7 +255,7 @@ async def _personal(
         for pid, value in signal.items():
             fused[pid] = fused.get(pid, 0.0) + weight * value
     ranked = sorted(fused, key=lambda p: (-fused[p], p))[: limit * 4]
-    papers = await get_papers(db, ranked)
+    papers = await load_notes(db, ranked)
     engaged_papers = await _titles(db, list(profile.engaged))
     seen_keys = {normalise_title(title) for title, _a in engaged_papers.values()}
     seen_keys |= {arxiv_id for _t, arxiv_id in engaged_papers.values() if arxiv_id}
