@@ -58,7 +58,12 @@ def intents() -> discord.Intents:
 
 
 class PaperBot(commands.Bot):
-    def __init__(self, services: Services, **options: Any) -> None:
+    def __init__(self, services: Services, *, rest_only: bool = False, **options: Any) -> None:
+        """``rest_only``: a one-shot REST client (``paperbot digest post``) that never touches the
+        command registry, the scheduler or background work."""
+        # paperbot has no voice features: discord.py's "voice will NOT be supported" warnings are noise.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -67,6 +72,7 @@ class PaperBot(commands.Bot):
             **options,
         )
         self.services = services
+        self.rest_only = rest_only
         self.settings = services.settings
         self.db = services.db
         self.started_at = time.monotonic()
@@ -76,20 +82,36 @@ class PaperBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(PaperbotTranslator())
-        from bot.ui.views import dynamic_items
+        from bot.ui.views import answer_stale_component, dynamic_items
 
         self.add_dynamic_items(*dynamic_items())
+        self.add_listener(answer_stale_component, "on_interaction")
         for name in EXTENSIONS:
             await self.load_extension(name)
+        if self.rest_only:
+            return
         if self.services.scheduler is not None and not self.services.scheduler.running:
             self.services.scheduler.start()
         self.embed_later()  # backfill whatever the CLI or an older version left unembedded
-        guild_id = self.settings.dev_guild_id
-        if guild_id:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
+        if self.settings.dev_guild_id:
+            await self.sync_dev_guild(self.settings.dev_guild_id)
+
+    async def sync_dev_guild(self, guild_id: int) -> None:
+        """Sync commands to the development guild; a failure is a warning, never a failed start."""
+        guild = discord.Object(id=guild_id)
+        self.tree.copy_global_to(guild=guild)
+        try:
             synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to dev guild %s", len(synced), guild_id)
+        except discord.HTTPException as exc:
+            log.warning(
+                "could not sync commands to PAPERBOT_DEV_GUILD_ID %s (%s %s): is the bot in that server, "
+                "invited with the applications.commands scope? Continuing with the commands Discord has.",
+                guild_id,
+                exc.status,
+                exc.text or exc.response.reason,
+            )
+            return
+        log.info("synced %d commands to dev guild %s", len(synced), guild_id)
 
     async def sync_global(self) -> list[app_commands.AppCommand]:
         synced = await self.tree.sync()

@@ -6,13 +6,17 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.settings import DEFAULT_DB
+from bot.settings import Settings, load_settings
+from bot.store.db import Database
+
+log = logging.getLogger("bot.cli")
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -43,33 +47,46 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", parents=[db_default], help="ingest digest .txt, note .md or folders")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p = sub.add_parser(
+        "ingest",
+        parents=[db_default],
+        help="ingest digest .txt, note .md or folders",
+        description="Store papers, commentary, tags and digest entries from notes. Each file is all or "
+        "nothing; a broken one is reported as path:line: [field] and stores nothing. Unchanged files are skipped.",
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="digest .txt, note .md, or a folder")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--no-embed", action="store_true", help="skip computing embeddings for new papers")
 
     p = sub.add_parser("search", parents=[db_default], help="ranked search over papers and commentary")
-    p.add_argument("query", metavar="QUERY")
+    p.add_argument("query", metavar="QUERY", help="words to find (Korean or English); never search syntax")
     p.add_argument("--tag", help="only papers with this tag")
     p.add_argument("--since", type=_date, help="only papers noted on or after YYYY-MM-DD")
     p.add_argument("--until", type=_date, help="only papers noted on or before YYYY-MM-DD")
-    p.add_argument("--limit", type=_positive, default=10)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=_positive, default=10, help="how many results (default 10)")
+    p.add_argument("--json", action="store_true", help="print a JSON array, best first")
 
-    p = sub.add_parser("ask", parents=[db_default], help="answer from the notes (LLM when configured)")
-    p.add_argument("question", metavar="QUESTION")
+    p = sub.add_parser(
+        "ask",
+        parents=[db_default],
+        help="answer from the notes (LLM when configured)",
+        description="Answer a question from the stored commentary and abstracts, citing the papers used. "
+        "With PAPERBOT_LLM_MODEL and an endpoint the model writes the answer; otherwise (or when the "
+        "endpoint fails) it quotes the notes and says so.",
+    )
+    p.add_argument("question", metavar="QUESTION", help="the question, in Korean or English")
     p.add_argument("--tag", help="only papers with this tag")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print {answer, mode, citations, covered, ...}")
 
     p = sub.add_parser("embed", parents=[db_default], help="compute missing embeddings (backfill)")
     p.add_argument("--prune", action="store_true", help="delete vectors of other (earlier) embedding models")
 
     p = sub.add_parser("show", parents=[db_default], help="one paper with its commentary")
     p.add_argument("paper", metavar="PAPER", help="arXiv id, URL or internal id")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the paper as JSON")
 
     p = sub.add_parser("stats", parents=[db_default], help="counts of papers, commentary, tags, ...")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object of integer counts")
 
     from bot.cli_ops import add_ops_commands
 
@@ -84,11 +101,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cli_settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment and `.env`, with ``--db`` applied (loaded once per command)."""
+    cached: Settings | None = getattr(args, "_settings", None)
+    if cached is None:
+        cached = load_settings()
+        if getattr(args, "db", None):
+            cached.db = Path(args.db)
+        args._settings = cached
+    return cached
+
+
 def resolve_db(args: argparse.Namespace) -> Path:
-    if getattr(args, "db", None):
-        return Path(args.db)
-    env = os.environ.get("PAPERBOT_DB")
-    return Path(env) if env else DEFAULT_DB
+    """``--db``, else PAPERBOT_DB (environment or `.env`), else ./data/paperbot.db."""
+    return cli_settings(args).db
+
+
+async def open_db(args: argparse.Namespace, *, migrate: bool = True) -> Database:
+    """The command's database, waiting at most PAPERBOT_DB_BUSY_TIMEOUT for another process's lock."""
+    settings = cli_settings(args)
+    return await Database.open(settings.db, migrate=migrate, busy_timeout=settings.db_busy_timeout)
 
 
 def fail(message: str) -> int:
@@ -112,6 +144,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handler: Handler = {**HANDLERS, **OPS_HANDLERS, **DISCOVERY_HANDLERS}[args.command]
     try:
-        return asyncio.run(handler(args))
+        status = asyncio.run(handler(args))
+        sys.stdout.flush()
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return closed_pipe()
+    except Exception as exc:
+        from bot.failures import explain
+
+        message = explain(exc)
+        if message is None:
+            raise
+        log.debug("%s failed", args.command, exc_info=exc)
+        for line in message.splitlines():
+            print(f"paperbot: {line}", file=sys.stderr)
+        return 1
+    return status
+
+
+def closed_pipe() -> int:
+    """The reader went away (`paperbot doctor --json | head`): stop quietly, as `cat` would."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader closed

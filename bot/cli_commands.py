@@ -6,13 +6,11 @@ import argparse
 import sys
 import time
 
-from bot.cli import Handler, fail, print_json, resolve_db
+from bot.cli import Handler, cli_settings, fail, open_db, print_json
 from bot.domain.models import Paper
 from bot.features import build_answering
 from bot.services.ingest import IngestReport, ingest_paths
 from bot.services.retrieval import Retriever
-from bot.settings import load_settings
-from bot.store.db import Database
 from bot.store.papers import counts, resolve_paper
 from bot.store.vectors import drop_models, other_models
 
@@ -55,10 +53,10 @@ def report_json(report: IngestReport) -> dict[str, object]:
 
 
 async def cmd_ingest(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
+    async with await open_db(args) as db:
         report = await ingest_paths(db, args.paths, progress=ProgressBar("ingest"))
         if not args.no_embed:
-            retriever, _answerer, client = await build_answering(load_settings(), db)
+            retriever, _answerer, client = await build_answering(cli_settings(args), db)
             embedded = await retriever.update(progress=ProgressBar("embed", minimum=50))
             if client is not None:
                 await client.close()
@@ -78,8 +76,8 @@ async def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 async def cmd_search(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
-        retriever, _answerer, client = await build_answering(load_settings(), db)
+    async with await open_db(args) as db:
+        retriever, _answerer, client = await build_answering(cli_settings(args), db)
         started = time.perf_counter()
         hits = await retriever.search(
             args.query, tag=args.tag, since=args.since, until=args.until, limit=args.limit
@@ -121,7 +119,7 @@ def render_paper_text(paper: Paper) -> str:
 
 
 async def cmd_show(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
+    async with await open_db(args) as db:
         paper = await resolve_paper(db, args.paper)
     if paper is None:
         return fail(f"no paper {args.paper!r}; search for it with `paperbot search`")
@@ -133,8 +131,8 @@ async def cmd_show(args: argparse.Namespace) -> int:
 
 
 async def cmd_ask(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
-        _retriever, answerer, client = await build_answering(load_settings(), db)
+    async with await open_db(args) as db:
+        _retriever, answerer, client = await build_answering(cli_settings(args), db)
         try:
             answer = await answerer.ask(args.question, tag=args.tag)
         finally:
@@ -153,8 +151,8 @@ async def cmd_ask(args: argparse.Namespace) -> int:
 
 
 async def cmd_embed(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
-        retriever, _answerer, client = await build_answering(load_settings(), db)
+    async with await open_db(args) as db:
+        retriever, _answerer, client = await build_answering(cli_settings(args), db)
         if retriever.embedder is None:
             return fail("no embedding backend: set PAPERBOT_EMBEDDINGS and install its package (see README)")
         done = await retriever.update(progress=ProgressBar("embed", minimum=1))
@@ -190,7 +188,7 @@ def search_timing(retriever: Retriever) -> str:
 
 
 async def cmd_stats(args: argparse.Namespace) -> int:
-    async with await Database.open(resolve_db(args)) as db:
+    async with await open_db(args) as db:
         numbers = await counts(db)
     if args.json:
         print_json(numbers)
@@ -203,11 +201,8 @@ async def cmd_stats(args: argparse.Namespace) -> int:
 async def cmd_run(args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
     from bot.runner import run_bot
-    from bot.settings import load_settings
 
-    settings = load_settings()
-    if getattr(args, "db", None):
-        settings.db = args.db
+    settings = cli_settings(args)
     setup_logging(verbose=args.verbose, json_lines=settings.log_json)
     return await run_bot(settings, sync=args.sync)
 

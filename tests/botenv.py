@@ -16,7 +16,7 @@ from bot.services.answer import Answerer
 from bot.services.ingest import ingest_paths
 from bot.services.llm import LLM
 from bot.services.retrieval import Retriever
-from bot.settings import Settings
+from bot.settings import Settings, settings_from
 from bot.store.db import Database
 from tests.fakediscord import FakeDiscord
 from tests.notes import DIGEST, NOTE_4DIM, write
@@ -90,7 +90,7 @@ def make_settings(fake: FakeDiscord, db_path: Path, **overrides: Any) -> Setting
         "embeddings": "none",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return settings_from(**values)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,12 +13,22 @@ from bot.store.db import Database
 SHARED_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 
+# Variables a developer's shell may set for their own bot; no test may see them.
+FOREIGN_ENV_PREFIXES = ("PAPERBOT_", "OPENAI_", "DISCORD_")
+
+
 @pytest.fixture(autouse=True)
-def isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see a developer's endpoint or token; embeddings are opt-in per test."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PAPERBOT_LLM_MODEL", "DISCORD_TOKEN", "PAPERBOT_DB"):
-        monkeypatch.delenv(name, raising=False)
+def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never see a developer's token, endpoint or `.env`; embeddings are opt-in per test.
+
+    The working folder is an empty one, so neither this process nor the CLI processes tests start can
+    read a `.env` from the checkout.
+    """
+    for name in list(os.environ):
+        if name.startswith(FOREIGN_ENV_PREFIXES):
+            monkeypatch.delenv(name)
     monkeypatch.setenv("PAPERBOT_EMBEDDINGS", "none")
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.fixture

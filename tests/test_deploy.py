@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.settings import Settings
+from bot.settings import Settings, settings_from
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -385,7 +385,7 @@ def test_env_example_values_are_valid(monkeypatch: pytest.MonkeyPatch, tmp_path:
     # The file as it is loads, and so does every example value uncommented.
     Settings(_env_file=ROOT / ".env.example")  # type: ignore[call-arg]
     examples = {name: value for name, value, _, _ in entries if value}
-    settings = Settings(_env_file=None, **examples)  # type: ignore[call-arg, arg-type]
+    settings = settings_from(**examples)
     assert settings.embeddings in {"offline", "openai", "none"}
 
 

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from bot.services.doctor import CheckResult, exit_status, format_results, run_checks, settings_error
-from bot.settings import Settings
+from bot.settings import Settings, settings_from
 from bot.store.db import Database
 from bot.store.migrations import MIGRATIONS
 
@@ -107,7 +107,7 @@ def make_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
 
     def build(**values: Any) -> Settings:
         values.setdefault("PAPERBOT_DB", tmp_path / "data" / "paperbot.db")
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return settings_from(**values)
 
     return build
 
@@ -145,7 +145,7 @@ async def test_healthy_setup(fake: FakeServers, make_settings: Any, tmp_path: Pa
     settings = make_settings(**healthy_values(fake, tmp_path))
     await (await Database.open(settings.db)).close()
     results = await run_checks(settings)
-    names = ["settings", "database", "discord", "llm", "embeddings", "inbox", "vault", "backups"]
+    names = ["settings", "database", "prompts", "discord", "llm", "embeddings", "inbox", "vault", "backups"]
     assert [r.name for r in results] == names
     failed = [r for r in results if not r.ok or r.skipped]
     assert failed == [], format_results(results)
@@ -226,6 +226,14 @@ async def test_missing_token_and_inbox(make_settings: Any, tmp_path: Path) -> No
     assert inbox.detail == f"{tmp_path / 'nope'} does not exist"
     assert inbox.fix is not None and inbox.fix.startswith(f"mkdir -p {tmp_path / 'nope'}")
     assert checks["vault"].ok and "not set" in checks["vault"].detail
+
+
+async def test_inbox_under_the_data_folder_is_the_bots_own(make_settings: Any, tmp_path: Path) -> None:
+    # A fresh bind-mounted /data has no inbox yet; the bot creates it at start-up, so doctor passes.
+    inbox = tmp_path / "data" / "inbox"
+    checks = by_name(await run_checks(make_settings(PAPERBOT_INBOX_DIR=inbox), discord_http=False))
+    assert checks["inbox"].ok, checks["inbox"]
+    assert checks["inbox"].detail == f"{inbox} does not exist yet; the bot creates it when it starts"
 
 
 async def test_backup_folder(make_settings: Any, tmp_path: Path) -> None:

@@ -128,6 +128,9 @@ async def test_server_errors_leave_ingest_embed_and_search_working(
     code, out, err = await paperbot(db, env, "search", "4DiM", "--json")
     assert code == 0 and "Traceback" not in err
     assert '"2407.07860"' in out, "keyword search still answers"
+    code, out, err = await paperbot(db, env, "ask", QUERY, "--json")
+    assert code == 0 and "Traceback" not in err
+    assert '"arxiv_id": "2407.07860"' in out, "the answer still cites the paper found by keywords"
 
 
 async def test_search_falls_back_to_keywords_when_the_server_goes_away(

@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import socket
 import sqlite3
 import sys
@@ -42,6 +43,7 @@ async def test_cli_digest_post_over_rest_only(env: BotEnv) -> None:
         "PAPERBOT_DB": str(env.settings.db),
         "PAPERBOT_DISCORD_API_BASE": env.fake.api_base,
         "PAPERBOT_DISCORD_GATEWAY_URL": env.fake.gateway_url,
+        "PAPERBOT_DEV_GUILD_ID": str(env.fake.guild_id),  # a one-shot REST run must still not sync
     }
     code, out, err = await _paperbot("digest", "post", "--date", "2024-07-11", env=settings)
     assert code == 0, err
@@ -50,6 +52,8 @@ async def test_cli_digest_post_over_rest_only(env: BotEnv) -> None:
     code, out, _ = await _paperbot("digest", "post", "--date", "2024-07-11", env=settings)
     assert "6 already posted" in out and len(env.fake.messages_in("papers")) == 6
     assert "fake-token" not in out + err
+    assert env.fake.requests_matching("PUT /applications/*/guilds/*/commands") == []
+    assert env.fake.requests_matching("PUT /applications/*/commands") == []
 
 
 async def test_status_for_moderators(env: BotEnv, run_bot: Any) -> None:
@@ -151,3 +155,27 @@ async def test_inbox_file_that_fails_is_reported_and_nothing_posted(env: BotEnv,
     reports = [m["content"] for m in env.fake.messages_in("mod-log")]
     assert len(reports) == 1
     assert "2024-07-11.txt:" in reports[0] and "nothing from them was stored" in reports[0]
+
+
+async def test_rest_only_digest_dms_name_the_guild_and_link_to_the_configured_server(env: BotEnv) -> None:
+    from bot.services import members
+
+    assert (await ingest_upload(env.db, make_digest("2024-07-11", SIX_ENTRIES).encode(), "d.txt")).ok
+    await env.fallback("papers")
+    await members.set_tags(env.db, env.fake.user_id("member"), env.fake.guild_id, ["llm"])
+    settings = {
+        "DISCORD_TOKEN": "fake-token",
+        "PAPERBOT_DB": str(env.settings.db),
+        "PAPERBOT_DISCORD_API_BASE": env.fake.api_base,
+        "PAPERBOT_DISCORD_GATEWAY_URL": env.fake.gateway_url,
+    }
+    code, _, err = await _paperbot("digest", "post", "--date", "2024-07-11", env=settings)
+    assert code == 0, err
+    [dm] = env.fake.dms_to("member")
+    embed = dm["embeds"][0]
+    assert embed["title"].endswith("· Test Guild")
+    origin = env.fake.api_base.removesuffix("/api/v10")
+    links = re.findall(r"\]\((\S+)\)", embed["description"])
+    assert links and all(link.startswith(f"{origin}/channels/{env.fake.guild_id}/") for link in links)
+    posted = {m["id"] for m in env.fake.messages_in("papers")}
+    assert {link.rsplit("/", 1)[1] for link in links} <= posted

@@ -17,7 +17,7 @@ from bot.services.answer_types import Answer, as_lang
 from bot.store.papers import get_paper
 from bot.ui.answers import render_answer, render_partial
 from bot.ui.embeds import no_mentions
-from bot.ui.errors import UserFacingError
+from bot.ui.errors import UserFacingError, on_component_error
 from bot.ui.i18n import t
 from bot.ui.limits import truncate
 
@@ -27,9 +27,33 @@ if TYPE_CHECKING:
 EDIT_INTERVAL = 1.0  # seconds between edits while an answer streams
 
 
-def member_cooldown(interaction: Interaction) -> app_commands.Cooldown | None:
-    per = interaction.client.settings.ask_cooldown
-    return app_commands.Cooldown(1, per) if per > 0 else None
+class AnswerGate:
+    """One per-member cooldown for every way of asking for an answer (slash commands, the "Ask about
+    this" modal, the "Summarise" button), and answers only inside a server.
+
+    Answers are guild-only rather than charged to a per-member DM budget: the daily LLM budget belongs to
+    the server whose operators pay for the model, and a DM has no server to charge or moderate. The
+    commands are hidden in DMs (``guild_only``) and this gate refuses buttons pressed there too.
+    """
+
+    def __init__(self, per: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per = per
+        self.clock = clock
+        self._last: dict[int, float] = {}
+
+    def check(self, interaction: Interaction) -> None:
+        """Raise when this member may not ask now (cooldown, or not in a server); records nothing."""
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage
+        last = self._last.get(interaction.user.id)
+        waited = self.clock() - last if last is not None else None
+        if self.per > 0 and waited is not None and waited < self.per:
+            raise app_commands.CommandOnCooldown(app_commands.Cooldown(1, self.per), self.per - waited)
+
+    def take(self, interaction: Interaction) -> None:
+        """Admit one answer for this member now (starting the cooldown), or raise like :meth:`check`."""
+        self.check(interaction)
+        self._last[interaction.user.id] = self.clock()
 
 
 class StreamingReply:
@@ -48,10 +72,12 @@ class StreamingReply:
         await self.interaction.edit_original_response(embed=render_partial(text, title=self.title))
 
     async def finish(self, answer: Answer, *, ephemeral: bool = False) -> None:
-        embed, rest = render_answer(answer, title=self.title)
-        await self.interaction.edit_original_response(embed=embed, allowed_mentions=no_mentions())
-        for part in rest:
-            await self.interaction.followup.send(part, ephemeral=ephemeral, allowed_mentions=no_mentions())
+        first, *rest = render_answer(answer, title=self.title)
+        await self.interaction.edit_original_response(embed=first, allowed_mentions=no_mentions())
+        for embed in rest:
+            await self.interaction.followup.send(
+                embed=embed, ephemeral=ephemeral, allowed_mentions=no_mentions()
+            )
 
 
 class QuestionModal(discord.ui.Modal):
@@ -64,6 +90,9 @@ class QuestionModal(discord.ui.Modal):
             label=t("answers.question", locale), style=discord.TextStyle.paragraph, max_length=500
         )
         self.add_item(self.question)
+
+    async def on_error(self, interaction: Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        await on_component_error(interaction, error)
 
     async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
         question = self.question.value
@@ -84,6 +113,7 @@ class Answers(commands.Cog):
         if answerer is None:
             raise RuntimeError("the answers extension needs services.extras['answerer']")
         self.answerer: Answerer = answerer
+        self.gate = AnswerGate(bot.settings.ask_cooldown)
         bot.services.extras["ask_button"] = self.ask_button
         bot.services.extras["summarise_button"] = self.summarise_button
 
@@ -99,7 +129,10 @@ class Answers(commands.Cog):
         *,
         ephemeral: bool = False,
     ) -> None:
-        """Defer within Discord's 3 s, stream the answer into the response, then finish it."""
+        """Defer within Discord's 3 s, stream the answer into the response, then finish it.
+
+        Every entry point that may call the LLM comes through here, so the member's cooldown is shared."""
+        self.gate.take(interaction)
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         reply = StreamingReply(interaction, title)
         answer = await produce(reply)
@@ -111,7 +144,7 @@ class Answers(commands.Cog):
     )
     @app_commands.rename(question=_("question"), tag=_("tag"))
     @app_commands.autocomplete(tag=tag_autocomplete)
-    @app_commands.checks.dynamic_cooldown(member_cooldown)
+    @app_commands.guild_only()
     async def ask(
         self, interaction: Interaction, question: app_commands.Range[str, 3, 500], tag: str | None = None
     ) -> None:
@@ -127,7 +160,7 @@ class Answers(commands.Cog):
     @app_commands.describe(paper=_("Title or arXiv id"))
     @app_commands.rename(paper=_("paper"))
     @app_commands.autocomplete(paper=paper_autocomplete)
-    @app_commands.checks.dynamic_cooldown(member_cooldown)
+    @app_commands.guild_only()
     async def summarise(self, interaction: Interaction, paper: str) -> None:
         found = await find_paper(interaction, paper)
         await self.respond(
@@ -145,7 +178,7 @@ class Answers(commands.Cog):
     @app_commands.describe(paper_a=_("Title or arXiv id"), paper_b=_("Title or arXiv id"))
     @app_commands.rename(paper_a=_("paper_a"), paper_b=_("paper_b"))
     @app_commands.autocomplete(paper_a=paper_autocomplete, paper_b=paper_autocomplete)
-    @app_commands.checks.dynamic_cooldown(member_cooldown)
+    @app_commands.guild_only()
     async def compare(self, interaction: Interaction, paper_a: str, paper_b: str) -> None:
         first = await find_paper(interaction, paper_a)
         second = await find_paper(interaction, paper_b)
@@ -167,6 +200,7 @@ class Answers(commands.Cog):
         paper = await get_paper(self.bot.db, paper_id)
         if paper is None:
             raise UserFacingError(t("paper.not_found", interaction.locale, ref=str(paper_id)))
+        self.gate.check(interaction)  # say so now rather than after the member typed a question
         await interaction.response.send_modal(QuestionModal(self, paper_id, paper.title, interaction.locale))
 
     async def summarise_button(self, interaction: Interaction, paper_id: int) -> None:

@@ -13,9 +13,10 @@ from bot.cogs._common import Interaction, find_paper, paper_autocomplete, tag_au
 from bot.domain.tags import tag_key
 from bot.services import commentary as notes
 from bot.services import routes
-from bot.ui.checks import moderator_only
+from bot.ui.checks import moderator_only, require_moderator
+from bot.ui.commentary_form import MODAL_INPUTS, CommentaryForm, FormTooSmall, Which, plan_form
 from bot.ui.embeds import COLOUR, no_mentions
-from bot.ui.errors import UserFacingError
+from bot.ui.errors import UserFacingError, on_component_error
 from bot.ui.i18n import t
 from bot.ui.limits import EMBED_DESCRIPTION, MODAL_TEXT, truncate
 from bot.ui.posting import refresh_paper_posts
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
 MODERATOR = discord.Permissions(manage_guild=True)
 
 
-class CommentaryModal(discord.ui.Modal):
-    """Long-form commentary; on submit the text is stored and earlier posts are re-rendered."""
+class CommentaryModal(CommentaryForm):
+    """Commentary over up to five inputs; on submit (by a moderator, re-checked) it is stored and posts
+    are re-rendered."""
 
     def __init__(
         self,
@@ -39,45 +41,40 @@ class CommentaryModal(discord.ui.Modal):
         commentary_id: int | None = None,
         body: str = "",
         body_en: str = "",
+        which: Which = "both",
     ) -> None:
-        super().__init__(title=truncate(f"{t('commentary.modal_title', locale)}: {title}", 45), timeout=900)
-        self.bot, self.paper_id, self.paper_title, self.commentary_id = bot, paper_id, title, commentary_id
-        self.body: discord.ui.TextInput[CommentaryModal] = discord.ui.TextInput(
-            label=t("commentary.field", locale),
-            style=discord.TextStyle.paragraph,
-            default=body or None,
-            max_length=MODAL_TEXT,
+        super().__init__(
+            bot,
+            title=f"{t('commentary.modal_title', locale)}: {title}",
+            plan=plan_form(body, body_en, which),
+            labels={"body": t("commentary.field", locale), "body_en": t("commentary.field_en", locale)},
         )
-        self.body_en: discord.ui.TextInput[CommentaryModal] = discord.ui.TextInput(
-            label=t("commentary.field_en", locale),
-            style=discord.TextStyle.paragraph,
-            default=body_en or None,
-            required=False,
-            max_length=MODAL_TEXT,
-        )
-        self.add_item(self.body)
-        self.add_item(self.body_en)
+        self.paper_id, self.paper_title, self.commentary_id = paper_id, title, commentary_id
+        self.stored_body = body
 
     async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        require_moderator(interaction)  # the role may have been removed since the form was opened
         await interaction.response.defer(ephemeral=True, thinking=True)
         author = interaction.user.display_name
+        body = self.text_of("body")
+        body_en = self.text_of("body_en")
         if self.commentary_id is None:
             await notes.add_commentary(
                 self.bot.db,
                 self.paper_id,
-                self.body.value,
+                body or "",
                 author=author,
                 author_id=interaction.user.id,
-                body_en=self.body_en.value,
+                body_en=body_en or "",
             )
         else:
             await notes.edit_commentary(
                 self.bot.db,
                 self.commentary_id,
-                self.body.value,
+                self.stored_body if body is None else body,
                 editor=author,
                 editor_id=interaction.user.id,
-                body_en=self.body_en.value,
+                body_en=body_en,
             )
         edited = await refresh_paper_posts(self.bot, self.paper_id)
         await interaction.followup.send(
@@ -87,15 +84,7 @@ class CommentaryModal(discord.ui.Modal):
         )
 
     async def on_error(self, interaction: Interaction, error: Exception, /) -> None:  # type: ignore[override]
-        from bot.ui.errors import on_tree_error
-
-        wrapped = (
-            error
-            if isinstance(error, app_commands.AppCommandError)
-            else app_commands.AppCommandError(str(error))
-        )
-        wrapped.__cause__ = error
-        await on_tree_error(interaction, wrapped)
+        await on_component_error(interaction, error)
 
 
 class Moderation(commands.Cog):
@@ -128,18 +117,31 @@ class Moderation(commands.Cog):
         )
 
     @commentary.command(name=_("edit"), description=_("Edit a paper's latest commentary"))
-    @app_commands.describe(paper=_("Title or arXiv id"))
-    @app_commands.rename(paper=_("paper"))
+    @app_commands.describe(
+        paper=_("Title or arXiv id"), text=_("Which text to edit when both do not fit in one form")
+    )
+    @app_commands.rename(paper=_("paper"), text=_("text"))
+    @app_commands.choices(
+        text=[
+            app_commands.Choice(name=_("original"), value="original"),
+            app_commands.Choice(name=_("english"), value="english"),
+        ]
+    )
     @app_commands.autocomplete(paper=paper_autocomplete)
     @moderator_only()
-    async def commentary_edit(self, interaction: Interaction, paper: str) -> None:
+    async def commentary_edit(
+        self, interaction: Interaction, paper: str, text: app_commands.Choice[str] | None = None
+    ) -> None:
         found = await find_paper(interaction, paper)
         latest = await notes.latest_commentary(self.bot.db, found.id)
         if latest is None:
             raise UserFacingError(t("commentary.none_to_edit", interaction.locale, title=found.title))
         commentary_id, body, body_en = latest
-        await interaction.response.send_modal(
-            CommentaryModal(
+        which: Which = "both"
+        if text is not None and text.value in ("original", "english"):
+            which = "original" if text.value == "original" else "english"
+        try:
+            modal = CommentaryModal(
                 self.bot,
                 found.id,
                 found.title,
@@ -147,8 +149,14 @@ class Moderation(commands.Cog):
                 commentary_id=commentary_id,
                 body=body,
                 body_en=body_en,
+                which=which,
             )
-        )
+        except FormTooSmall as exc:
+            key = "commentary.form_pick_one" if exc.which == "both" else "commentary.form_too_long"
+            raise UserFacingError(
+                t(key, interaction.locale, length=exc.length, limit=MODAL_INPUTS * MODAL_TEXT)
+            ) from None
+        await interaction.response.send_modal(modal)
 
     @commentary.command(name=_("missing"), description=_("Recent papers that still have no commentary"))
     @app_commands.describe(days=_("How many days back to look"))

@@ -110,6 +110,7 @@ class Ops(commands.Cog):
         folder = self.bot.settings.backup_dir
         if folder is None:
             return
+        folder.mkdir(parents=True, exist_ok=True)
         target = await backup_to(self.bot.db, folder)
         removed = prune_backups(folder, self.bot.settings.backup_keep)
         log.info("backed up to %s; pruned %d old backups", target, len(removed))

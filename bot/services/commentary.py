@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.services.clock import Clock, iso_now, utc_now
 from bot.store.db import Database
 
-MAX_COMMENTARY = 4000
+MAX_COMMENTARY = 20_000  # what one Discord form holds (5 text inputs x 4,000); imports may be longer
 
 
 @dataclass(frozen=True)
@@ -19,12 +19,12 @@ class MissingCommentary:
     digest_date: str
 
 
-def _check(body: str) -> str:
+def _check(body: str, *, what: str = "commentary", required: bool = True) -> str:
     text = body.strip()
-    if not text:
-        raise ValueError("commentary is empty; write at least one sentence")
+    if not text and required:
+        raise ValueError(f"{what} is empty; write at least one sentence")
     if len(text) > MAX_COMMENTARY:
-        raise ValueError(f"commentary is {len(text)} characters; keep it under {MAX_COMMENTARY}")
+        raise ValueError(f"{what} is {len(text):,} characters; keep it under {MAX_COMMENTARY:,}")
     return text
 
 
@@ -38,7 +38,15 @@ async def add_commentary(
         cur = await conn.execute(
             "INSERT INTO commentary (paper_id, body, body_en, author, author_id, created_at, updated_at)"
             " VALUES (?,?,?,?,?,?,?)",
-            (paper_id, text, body_en.strip(), author, author_id, now, now),
+            (
+                paper_id,
+                text,
+                _check(body_en, what="the English version", required=False),
+                author,
+                author_id,
+                now,
+                now,
+            ),
         )
         return int(cur.lastrowid or 0)
 
@@ -63,6 +71,7 @@ async def edit_commentary(
 ) -> None:
     """Replace a commentary's text, keeping the previous text as a revision."""
     text = _check(body)
+    english = None if body_en is None else _check(body_en, what="the English version", required=False)
     now = iso_now()
     async with db.transaction() as conn:
         cur = await conn.execute("SELECT body, body_en FROM commentary WHERE id = ?", (commentary_id,))
@@ -76,7 +85,7 @@ async def edit_commentary(
         )
         await conn.execute(
             "UPDATE commentary SET body = ?, body_en = ?, updated_at = ? WHERE id = ?",
-            (text, old["body_en"] if body_en is None else body_en.strip(), now, commentary_id),
+            (text, old["body_en"] if english is None else english, now, commentary_id),
         )
 
 

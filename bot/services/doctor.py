@@ -22,6 +22,7 @@ import aiohttp
 import openai
 from pydantic import SecretStr, ValidationError
 
+from bot.services.prompts import check_templates, template_names
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.migrations import MIGRATIONS
@@ -322,16 +323,39 @@ async def check_embeddings(settings: Settings) -> CheckResult:
     return _passed(name, f"{model} at {endpoint}: {width}-d vectors")
 
 
+def check_prompts() -> CheckResult:
+    """Every prompt template ships with this install and renders with its variables."""
+    problems = check_templates()
+    if problems:
+        return _failed(
+            "prompts", "; ".join(problems), "reinstall paperbot (pip install --force-reinstall paperbot)"
+        )
+    return _passed("prompts", f"{len(template_names())} templates load and render")
+
+
 def check_folder(
-    name: str, variable: str, path: Path | None, purpose: str, *, write: bool = False
+    name: str,
+    variable: str,
+    path: Path | None,
+    purpose: str,
+    *,
+    write: bool = False,
+    data_dir: Path | None = None,
 ) -> CheckResult:
-    """A configured folder exists (or, for one the bot writes, can be created) with the access it needs."""
+    """A configured folder exists (or, for one the bot writes, can be created) with the access it needs.
+
+    A folder under ``data_dir`` (the database's folder) is the bot's own: it is created at start-up.
+    """
     if path is None:
         return _passed(name, f"{variable} not set: {purpose} is off")
     access, needs = (os.R_OK | os.X_OK | os.W_OK, "writable") if write else (os.R_OK | os.X_OK, "readable")
+    owned = data_dir is not None and path.resolve().is_relative_to(data_dir.resolve())
     if not path.exists():
         parent = next((p for p in path.parents if p.exists()), Path.cwd())
-        if write and os.access(parent, os.W_OK | os.X_OK):
+        creatable = os.access(parent, os.W_OK | os.X_OK)
+        if owned and creatable:
+            return _passed(name, f"{path} does not exist yet; the bot creates it when it starts")
+        if write and creatable:
             return _passed(name, f"{path} does not exist yet; it is created when first needed")
         return _failed(
             name, f"{path} does not exist", f"mkdir -p {path} ({needs} by the bot), or unset {variable}"
@@ -366,10 +390,17 @@ async def run_checks(settings: Settings, *, discord_http: bool = True) -> list[C
     results = [
         check_settings(settings),
         await check_database(settings.db),
+        check_prompts(),
         await check_discord(settings) if discord_http else offline,
         await check_llm(settings),
         await check_embeddings(settings),
-        check_folder("inbox", "PAPERBOT_INBOX_DIR", settings.inbox_dir, "ingesting dropped notes"),
+        check_folder(
+            "inbox",
+            "PAPERBOT_INBOX_DIR",
+            settings.inbox_dir,
+            "ingesting dropped notes",
+            data_dir=settings.db.parent,
+        ),
         check_folder("vault", "PAPERBOT_VAULT_DIR", settings.vault_dir, "posting dated vault notes"),
         check_folder("backups", "PAPERBOT_BACKUP_DIR", settings.backup_dir, "the daily backup", write=True),
     ]

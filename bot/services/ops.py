@@ -14,19 +14,38 @@ from bot.store.db import Database
 HEARTBEAT_NAME = "paperbot.heartbeat"
 
 
-def _backup_target(target: Path) -> tuple[Path, Path]:
+class BackupError(ValueError):
+    """A backup target that would lose data or is probably a typo; the message says what to do."""
+
+
+def _backup_target(target: Path, *, force: bool, create_folders: bool) -> tuple[Path, Path]:
     if target.is_dir() or str(target).endswith("/"):
-        target.mkdir(parents=True, exist_ok=True)
+        if not target.is_dir():
+            if not create_folders:
+                raise BackupError(f"the folder {target} does not exist: create it first (mkdir -p {target})")
+            target.mkdir(parents=True)
         target = target / f"paperbot-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.db"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    elif not target.parent.is_dir():
+        if not create_folders:
+            raise BackupError(
+                f"the folder {target.parent} does not exist: check the path, "
+                f"or create it (mkdir -p {target.parent})"
+            )
+        target.parent.mkdir(parents=True)
+    if target.exists() and not force:
+        raise BackupError(f"{target} already exists: choose another name, or pass --force to replace it")
     partial = target.with_suffix(target.suffix + ".partial")
     partial.unlink(missing_ok=True)
     return target, partial
 
 
-async def backup_to(db: Database, target: Path) -> Path:
-    """Online backup of the live database to ``target`` (a file, or a folder for a dated file)."""
-    final, partial = _backup_target(target)
+async def backup_to(db: Database, target: Path, *, force: bool = False, create_folders: bool = True) -> Path:
+    """Online backup of the live database to ``target`` (a file, or a folder for a dated file).
+
+    An existing file is replaced only with ``force``; ``create_folders=False`` (the CLI) refuses a
+    missing folder instead of creating it.
+    """
+    final, partial = _backup_target(target, force=force, create_folders=create_folders)
     await db.backup(partial)
     partial.replace(final)  # a reader never sees a half-written backup
     return final
@@ -60,8 +79,18 @@ def read_heartbeat(path: Path, *, max_age: float) -> tuple[bool, str]:
     """(healthy, reason): fresh, and the gateway was connected when it was written."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return False, f"no heartbeat at {path}: {exc}"
+    except FileNotFoundError:
+        return False, (
+            f"no heartbeat file at {path}: the bot is not running with this database "
+            "(start it with `paperbot run`, or check PAPERBOT_DB / --db)"
+        )
+    except OSError as exc:
+        return False, f"cannot read the heartbeat file {path}: {exc.strerror}"
+    except ValueError:
+        return (
+            False,
+            f"the heartbeat file {path} is damaged; it is rewritten within a minute by a running bot",
+        )
     age = time.time() - float(data.get("time", 0))
     if age > max_age:
         return False, f"heartbeat is {age:.0f} s old (limit {max_age:.0f} s): the bot is not running"

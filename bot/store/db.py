@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -19,47 +20,126 @@ log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]
 
+# Seconds a statement waits for another process's lock. The bot's longest write (a full-vault ingest)
+# takes about 3 s, so a CLI command next to a running bot waits that out and a few seconds more.
+DEFAULT_BUSY_TIMEOUT = 8.0
+# The bot retries a transaction that still found the database locked after its busy timeout.
+LOCK_RETRIES = 3
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened or used: the message says why and what to do."""
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """Another process held the database longer than the busy timeout."""
+
+
+def is_locked(error: BaseException) -> bool:
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _unavailable(path: str, error: sqlite3.OperationalError) -> DatabaseUnavailable:
+    if is_locked(error):
+        return DatabaseBusy(
+            f"database is busy: another paperbot process holds it ({path}: {error}); "
+            "try again when it is done, or stop the other process"
+        )
+    return DatabaseUnavailable(f"cannot open the database {path}: {error}")
+
+
+def _prepare_folder(target: Path, *, create: bool) -> None:
+    folder = target.parent
+    if folder.is_dir():
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise DatabaseUnavailable(
+                f"the database folder {folder} is not writable by this user: "
+                "give it write access (the database keeps -wal and -shm files beside it) or set PAPERBOT_DB"
+            )
+        return
+    if folder.exists():
+        raise DatabaseUnavailable(
+            f"{folder} is not a folder: set PAPERBOT_DB (or --db) to a file in a folder"
+        )
+    if not create or not folder.parent.is_dir():
+        raise DatabaseUnavailable(
+            f"the database folder {folder} does not exist: create it (mkdir -p {folder}) "
+            "or correct PAPERBOT_DB (or --db)"
+        )
+    try:
+        folder.mkdir()
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot create the database folder {folder}: {exc.strerror}") from exc
+
 
 class Database:
     """The store's connection. Reads go straight through; writes go through :meth:`transaction`."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> None:
         self.conn = conn
         self.path = path
+        self.busy_timeout = busy_timeout
         self._write_lock = asyncio.Lock()
         self.fts_live = True
 
     @classmethod
-    async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
-        """Open (creating folders as needed), set pragmas, register functions and views, and migrate."""
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        migrate: bool = True,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        create_folder: bool = True,
+    ) -> Database:
+        """Open, set pragmas, register functions and views, and migrate.
+
+        The busy timeout is set before any other statement, so a database another process holds makes
+        this wait up to ``busy_timeout`` seconds and then raise :class:`DatabaseBusy`; on any failure the
+        connection (and its worker thread) is closed. ``create_folder`` creates a missing folder for the
+        file when the folder's own parent exists (``data/`` beside the bot); a deeper missing path is a
+        :class:`DatabaseUnavailable` error, since it is more likely a typo than a wish.
+        """
         target = str(path)
         if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(target, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.create_function("pb_fold", 1, fold, deterministic=True)
-        db = cls(conn, target)
-        await conn.create_function("pb_fts_live", 0, lambda: int(db.fts_live))
-        # Papers per search term, for search to tell rare terms from common ones (per connection).
-        await conn.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.paper_fts_terms USING fts5vocab(main, 'paper_fts', 'row')"
-        )
-        if migrate:
-            try:
+            _prepare_folder(Path(target), create=create_folder)
+        try:
+            conn = await aiosqlite.connect(target, isolation_level=None, timeout=busy_timeout)
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(target, exc) from exc
+        try:
+            await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            conn.row_factory = sqlite3.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.create_function("pb_fold", 1, fold, deterministic=True)
+            db = cls(conn, target, busy_timeout=busy_timeout)
+            await conn.create_function("pb_fts_live", 0, lambda: int(db.fts_live))
+            # Papers per search term, for search to tell rare terms from common ones (per connection).
+            await conn.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.paper_fts_terms "
+                "USING fts5vocab(main, 'paper_fts', 'row')"
+            )
+            if migrate:
                 await db.migrate()
-            except BaseException:
-                await conn.close()
-                raise
+        except BaseException as exc:
+            await conn.close()
+            if isinstance(exc, sqlite3.OperationalError):
+                raise _unavailable(target, exc) from exc
+            raise
         return db
 
     async def close(self) -> None:
         async with self._write_lock:
-            await self.conn.execute("PRAGMA optimize")
-            await self.conn.close()
+            try:
+                await self.conn.execute("PRAGMA optimize")
+            except sqlite3.Error as exc:  # a lock held elsewhere must not keep the connection open
+                log.debug("skipped PRAGMA optimize on %s: %s", self.path, exc)
+            finally:
+                await self.conn.close()
 
     async def __aenter__(self) -> Database:
         return self
@@ -75,7 +155,7 @@ class Database:
         """Apply pending migrations, each in its own transaction; returns the new version."""
         version = await self.schema_version()
         if version > len(MIGRATIONS):
-            raise RuntimeError(
+            raise DatabaseUnavailable(
                 f"database {self.path} is at schema {version}, newer than this paperbot "
                 f"({len(MIGRATIONS)}); upgrade paperbot"
             )
@@ -94,9 +174,14 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Serialise writers and run the block in one IMMEDIATE transaction (rolled back on error)."""
+        """Serialise writers and run the block in one IMMEDIATE transaction (rolled back on error).
+
+        When another process holds the write lock past the busy timeout, starting the transaction is
+        retried (``LOCK_RETRIES`` times) before :class:`DatabaseBusy` is raised, so a moderator's command
+        waits for a CLI ingest instead of failing.
+        """
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await self._begin_immediate()
             try:
                 yield self.conn
             except BaseException:
@@ -104,6 +189,19 @@ class Database:
                 raise
             else:
                 await self.conn.execute("COMMIT")
+
+    async def _begin_immediate(self) -> None:
+        for attempt in range(LOCK_RETRIES + 1):
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not is_locked(exc):
+                    raise
+                if attempt == LOCK_RETRIES:
+                    raise _unavailable(self.path, exc) from exc
+                log.warning("database %s is locked by another process; retrying (%d)", self.path, attempt + 1)
+                await asyncio.sleep(0.5 * (attempt + 1))
 
     @asynccontextmanager
     async def bulk_transaction(self) -> AsyncIterator[tuple[aiosqlite.Connection, set[int]]]:

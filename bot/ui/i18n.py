@@ -20,6 +20,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "모더레이터만 사용할 수 있어요 (서버 관리 권한 또는 모더레이터 역할).",
     },
     "error.guild_only": {"en": "Use this command in a server.", "ko": "서버 안에서 사용해 주세요."},
+    "error.busy": {
+        "en": "The database is busy with another job (an import, a backup). Nothing was changed; "
+        "try again in a minute.",
+        "ko": "데이터베이스가 다른 작업(가져오기, 백업) 중이에요. 아무것도 바뀌지 않았어요. 1분 후 다시 시도해 주세요.",
+    },
     "error.bad_input": {"en": "{reason}", "ko": "{reason}"},
     "error.not_yours": {
         "en": "These buttons belong to whoever ran the command; run it yourself to page.",
@@ -287,6 +292,35 @@ COMMAND_KO: dict[str, str] = {
     "sync": "동기화",
     "Sync application commands (owner only)": "애플리케이션 명령 동기화 (소유자 전용)",
 }
+
+# -- issue 11: long commentary forms, shared answer cooldown, component errors -----------------------------
+MESSAGES.update(
+    {
+        "commentary.form_pick_one": {
+            "en": "This commentary and its English version ({length:,} characters) do not fit in one Discord "
+            "form. Edit one at a time: `/commentary edit text:original` or `text:english`.",
+            "ko": "이 코멘트와 영어 번역({length:,}자)은 디스코드 양식 하나에 다 들어가지 않아요. "
+            "`/commentary edit text:원문` 또는 `text:영어`로 하나씩 고쳐 주세요.",
+        },
+        "commentary.form_too_long": {
+            "en": "This text is {length:,} characters; a Discord form holds {limit:,}. Edit the note file and "
+            "import it again (`/digest import` or `paperbot ingest`).",
+            "ko": "이 글은 {length:,}자라서 디스코드 양식({limit:,}자)에 들어가지 않아요. 노트 파일을 고친 뒤 "
+            "다시 가져와 주세요 (`/digest import` 또는 `paperbot ingest`).",
+        },
+        "answers.continued": {"en": "(continued {n}/{total})", "ko": "(계속 {n}/{total})"},
+        "error.expired": {
+            "en": "This has expired (it timed out, or the bot restarted). Run the command again.",
+            "ko": "시간이 지나 만료되었어요 (또는 봇이 다시 시작됐어요). 명령을 다시 실행해 주세요.",
+        },
+    }
+)
+COMMAND_KO.update(
+    {
+        "text": "글",
+        "Which text to edit when both do not fit in one form": "양식 하나에 다 안 들어갈 때 고칠 글",
+    }
+)
 
 
 class PaperbotTranslator(app_commands.Translator):

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import discord
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from bot.app import PaperBot
 
 log = logging.getLogger(__name__)
+CLOCK_SKEW = dt.timedelta(minutes=10)  # the host's clock may run ahead of Discord's
 
 
 async def refresh_paper_posts(bot: PaperBot, paper_id: int) -> int:
@@ -52,8 +54,17 @@ async def refresh_paper_posts(bot: PaperBot, paper_id: int) -> int:
     return edited
 
 
-def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
-    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+def web_base(api_base: str | None) -> str:
+    """Where message links point: the configured Discord-compatible server's origin, else discord.com."""
+    if api_base:
+        url = urlsplit(api_base)
+        if url.scheme and url.netloc:
+            return f"{url.scheme}://{url.netloc}"
+    return "https://discord.com"
+
+
+def jump_url(guild_id: int, channel_id: int, message_id: int, *, base: str = "https://discord.com") -> str:
+    return f"{base}/channels/{guild_id}/{channel_id}/{message_id}"
 
 
 class DiscordSender:
@@ -63,6 +74,8 @@ class DiscordSender:
         self.bot = bot
         self._landing: dict[str, asyncio.Future[int]] = {}
         self._finishing: set[asyncio.Task[discord.Message]] = set()
+        self._guilds: dict[int, discord.Guild] = {}
+        self.web_base = web_base(bot.settings.discord_api_base)
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.bot.get_channel(channel_id)
@@ -131,11 +144,19 @@ class DiscordSender:
             log.warning("a post that already landed reported an error: %s", task.exception())
 
     async def find_post(self, channel_id: int, paper_id: int, day: dt.date) -> int | None:
+        """The post for (paper, day) this bot already made in the channel, if any, however long ago.
+
+        Discord dedupes an ``enforce_nonce`` resend only for a few minutes, so after a crash the post is
+        looked up instead: the bot's own messages since the outbox row was written (less a margin for
+        clock skew), oldest first, carrying the paper's Save button and the day in the footer.
+        """
         channel = await self._channel(channel_id)
         wanted = f"paperbot:save:{paper_id}"
         me = self.bot.user.id if self.bot.user else None
+        since = await self._post_written(channel_id, paper_id, day)
+        after = discord.Object(id=discord.utils.time_snowflake(since - CLOCK_SKEW)) if since else None
         try:
-            async for message in channel.history(limit=100):
+            async for message in channel.history(limit=None, after=after, oldest_first=True):
                 if message.author.id != me:
                     continue
                 ids = {
@@ -150,6 +171,17 @@ class DiscordSender:
             raise ChannelUnavailable(exc.text or str(exc)) from exc
         return None
 
+    async def _post_written(self, channel_id: int, paper_id: int, day: dt.date) -> dt.datetime | None:
+        """When the outbox row for this post was written: no message for it can be older."""
+        written = await self.bot.db.fetchval(
+            "SELECT created_at FROM posts WHERE channel_id = ? AND paper_id = ? AND digest_date = ?",
+            (channel_id, paper_id, day.isoformat()),
+        )
+        if not written:
+            return None
+        when = dt.datetime.fromisoformat(str(written))
+        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
     async def open_dm(self, user_id: int) -> int:
         channel = await self.bot.create_dm(discord.Object(id=user_id))
         return channel.id
@@ -157,11 +189,11 @@ class DiscordSender:
     async def send_dm(
         self, dm_channel_id: int, guild_id: int, day: dt.date, entries: list[DmEntry], nonce: str
     ) -> int:
-        guild = self.bot.get_guild(guild_id)
+        guild = await self._guild(guild_id)
         locale = guild.preferred_locale if guild else None
         lines = []
         for entry in entries:
-            target = jump_url(guild_id, *entry.jump) if entry.jump else entry.link
+            target = jump_url(guild_id, *entry.jump, base=self.web_base) if entry.jump else entry.link
             title = truncate(entry.title, 200)
             lines.append(f"• [{title}]({target})" if target else f"• {title}")
         embed = discord.Embed(
@@ -178,6 +210,17 @@ class DiscordSender:
                 raise DmRefused(exc.text) from exc
             raise
         return message.id
+
+    async def _guild(self, guild_id: int) -> discord.Guild | None:
+        """The guild from the gateway cache, or fetched once over REST (``paperbot digest post`` has no
+        gateway, so its DMs would otherwise name no server)."""
+        guild = self.bot.get_guild(guild_id) or self._guilds.get(guild_id)
+        if guild is None:
+            try:
+                guild = self._guilds[guild_id] = await self.bot.fetch_guild(guild_id)
+            except discord.HTTPException as exc:
+                log.warning("could not look up guild %s for its name: %s", guild_id, exc)
+        return guild
 
     async def report(self, guild_id: int, text: str) -> None:
         channel_id = self.bot.settings.log_channel_id

@@ -11,12 +11,14 @@ import discord
 from bot.services import members
 from bot.store.papers import get_paper
 from bot.ui.embeds import no_mentions
+from bot.ui.errors import UserFacingError, guarded, on_component_error
 from bot.ui.i18n import t
 
 if TYPE_CHECKING:
     from bot.app import PaperBot
 
 Interaction: TypeAlias = "discord.Interaction[PaperBot]"
+MAX_ID = 2**63 - 1  # SQLite's INTEGER range
 
 
 class PaperButton(
@@ -45,7 +47,10 @@ class PaperButton(
     ) -> PaperButton:
         return cls(match["action"], int(match["paper_id"]))
 
+    @guarded
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        if self.paper_id > MAX_ID:  # a forged or corrupted custom_id: no such paper
+            raise UserFacingError(t("paper.not_found", interaction.locale, ref=str(self.paper_id)))
         if self.action == "save":
             await _toggle_saved(interaction, self.paper_id)
         else:
@@ -81,6 +86,37 @@ async def _answer_or_explain(interaction: Interaction, paper_id: int, handler: B
         t("answers.unavailable", interaction.locale, link=link),
         ephemeral=True,
         allowed_mentions=no_mentions(),
+    )
+
+
+def _has_handler(interaction: Interaction, custom_id: str) -> bool:
+    """Whether discord.py will route this component or modal to a live view, dynamic item or modal."""
+    store = interaction.client._connection._view_store
+    if interaction.type == discord.InteractionType.modal_submit:
+        return custom_id in store._modals
+    if any(pattern.fullmatch(custom_id) for pattern in store._dynamic_items):
+        return True
+    data: Any = interaction.data or {}
+    key = (int(data.get("component_type") or 0), custom_id)
+    message_id = interaction.message.id if interaction.message is not None else None
+    return key in store._views.get(message_id, {}) or key in store._views.get(None, {})
+
+
+async def answer_stale_component(interaction: Interaction) -> None:
+    """A button, select or form nothing handles any more (it timed out, or the bot restarted): say so
+    and what to do, instead of leaving the member with "This interaction failed"."""
+    if interaction.type not in (discord.InteractionType.component, discord.InteractionType.modal_submit):
+        return
+    data: Any = interaction.data or {}
+    custom_id = data.get("custom_id")
+    if (
+        not isinstance(custom_id, str)
+        or _has_handler(interaction, custom_id)
+        or interaction.response.is_done()
+    ):
+        return
+    await interaction.response.send_message(
+        t("error.expired", interaction.locale), ephemeral=True, allowed_mentions=no_mentions()
     )
 
 
@@ -124,6 +160,11 @@ class Paginator(discord.ui.View):
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.page <= 1
         self.next.disabled = self.page >= self.pages
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: Interaction, error: Exception, item: discord.ui.Item[Any], /
+    ) -> None:
+        await on_component_error(interaction, error)
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         if interaction.user.id != self.owner_id:

@@ -67,6 +67,19 @@ RESUMEs; events dispatched meanwhile are replayed), ``disconnect(resumable=False
 IDENTIFY, ``request_reconnect()`` sends op 7, ``invalidate_session()`` op 9. Stored messages survive bot
 restarts, so a second bot can click buttons on messages the first one sent.
 
+Faithful to Discord where the bot's logic depends on it
+-------------------------------------------------------
+* Every REST and interaction-callback body is validated against Discord's OpenAPI spec
+  (``../shared/reference/discord-api-spec/openapi.json``, see :mod:`.spec`) and the documented limits the spec
+  leaves out (:mod:`.validate`). A violation is answered 400 / 50035 like Discord and recorded in
+  ``fake.violations``; the ``fake_discord`` fixture fails the test at teardown naming each field. Without
+  the spec file the schema check is skipped, with a warning and a line in the pytest summary.
+* ``enforce_nonce`` dedupes only within ``fake.nonce_window`` seconds (default 300); interaction tokens
+  expire after ``fake.token_lifetime`` (15 min, 401 / 50027); an interaction not acknowledged within
+  ``fake.ack_deadline`` (3 s, real time) is marked ``rec.failed`` ("This interaction failed"), its late
+  callback gets 404 / 10062 and ``wait_done`` raises :class:`~.records.InteractionFailed`.
+  ``fake.advance(seconds)`` moves the fake's clock (nonce windows, tokens, snowflakes) forward.
+
 discord.py facts this relies on
 -------------------------------
 * There is no URL option: :func:`point_discord_at` sets ``Route.BASE`` and

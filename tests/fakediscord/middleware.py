@@ -15,6 +15,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Middleware
 
 from .records import RecordedRequest, UploadedFile, route_matches
+from .spec import iter_fields, spec_checker
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -224,6 +225,26 @@ def _preflight(fake: FakeDiscord, record: RecordedRequest) -> tuple[web.Response
     return limited, headers
 
 
+def check_body(fake: FakeDiscord, record: RecordedRequest) -> web.Response | None:
+    """Validate the body against Discord's OpenAPI spec; a violation is answered 400 / 50035, as Discord does."""
+    checker = spec_checker() if fake.validate_bodies else None
+    if checker is None:
+        return None
+    template, problems = checker.check(record.method, record.path, record.json)
+    if template is not None:
+        fake.validated_bodies += 1
+    if not problems:
+        return None
+    fake.record_violation(record, "spec", problems)
+    errors: dict[str, Any] = {}
+    for where, message in problems:
+        node = errors
+        for part in [p for p in where.split(".") if p]:
+            node = node.setdefault(part, {})
+        node.setdefault("_errors", []).append({"code": "OPENAPI_SCHEMA", "message": message})
+    return json_response({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
+
+
 def make_middleware(fake: FakeDiscord) -> Middleware:
     @web.middleware
     async def record_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -232,6 +253,8 @@ def make_middleware(fake: FakeDiscord) -> Middleware:
         record = await parse_request(request)
         request[RECORD_KEY] = record
         early, ratelimit_headers = _preflight(fake, record)
+        if early is None:
+            early = check_body(fake, record)
         response: web.StreamResponse
         if early is not None:
             response = early
@@ -239,6 +262,8 @@ def make_middleware(fake: FakeDiscord) -> Middleware:
             try:
                 response = await handler(request)
             except ApiError as exc:
+                if exc.body.get("code") == 50035:
+                    fake.record_violation(record, "limits", list(iter_fields(exc.body.get("errors"))))
                 response = json_response(exc.body, exc.status)
             except web.HTTPException as exc:
                 response = json_response({"message": f"{exc.status}: {exc.reason}", "code": 0}, exc.status)

@@ -99,9 +99,11 @@ class SnowflakeGenerator:
 
     def __init__(self) -> None:
         self._last = 0
+        self.offset_ms = 0
+        """Added to the wall clock (``FakeDiscord.advance`` moves the fake's time forward)."""
 
     def next(self) -> int:
-        now = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+        now = (int(time.time() * 1000) + self.offset_ms - DISCORD_EPOCH_MS) << 22
         self._last = max(now, self._last + 1)
         return self._last
 

@@ -152,6 +152,31 @@ def request_predicate(spec: str | Callable[[RecordedRequest], bool]) -> Callable
 
 
 @dataclass
+class Violation:
+    """A request body Discord would reject (400 / 50035), with the offending fields."""
+
+    method: str
+    path: str
+    route: str
+    source: str
+    """``"spec"`` (Discord's OpenAPI schema) or ``"limits"`` (documented limits the spec leaves out)."""
+    fields: list[tuple[str, str]]
+    """``(field path, message)``, e.g. ``("data.components.0.components.0.value", "... is too long")``."""
+
+    def __str__(self) -> str:
+        where = "; ".join(f"{f or '<body>'}: {m}" for f, m in self.fields) or "invalid form body"
+        return f"{self.method} {self.route} ({self.source}) -> {where}"
+
+
+class InteractionFailed(AssertionError):
+    """The member would have seen "This interaction failed" (e.g. no acknowledgement within 3 s)."""
+
+
+class ViolationError(AssertionError):
+    """Raised at fixture teardown when the bot sent bodies Discord would have rejected."""
+
+
+@dataclass
 class GatewayFrame:
     """A gateway frame; ``direction`` is ``"out"`` (fake → bot) or ``"in"`` (bot → fake)."""
 
@@ -200,6 +225,10 @@ class InteractionRecord:
     original_deleted: bool = False
     handler_tasks: list[asyncio.Task[Any]] | None = field(default=None, repr=False)
     """For a type-6 defer: the bot's handler tasks running when it deferred."""
+    created: float = 0.0
+    """``FakeDiscord.now()`` when the interaction was dispatched (its token expires 15 minutes later)."""
+    failed: str | None = None
+    """Set when the member saw "This interaction failed" (not acknowledged within 3 s)."""
 
     # -- convenience -----------------------------------------------------------------------------
     @property
@@ -287,6 +316,8 @@ class InteractionRecord:
         Type 5 (deferred message) needs a follow-up, an ``@original`` edit or its deletion. Type 6
         (deferred update) needs one of those *or* the bot's handler task to finish (an ack-only defer).
         """
+        if self.failed is not None:
+            return True
         if self.callback is None:
             return False
         if self.callback.type not in (5, 6):
@@ -298,6 +329,8 @@ class InteractionRecord:
     async def wait_done(self, timeout: float = 5.0) -> InteractionRecord:
         """Wait (event-driven) until :attr:`done`; returns ``self``."""
         await self._state.signal.wait(lambda: self.done, timeout, f"the bot to answer interaction {self.id}")
+        if self.failed is not None:
+            raise InteractionFailed(f"interaction {self.id}: {self.failed}")
         return self
 
     async def wait_until(

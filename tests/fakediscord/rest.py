@@ -258,19 +258,19 @@ class RestApi:
                     }
                 },
             )
-        if body.get("enforce_nonce") and body.get("nonce") is not None:
-            # Discord: the same author, channel and nonce within a few minutes returns the first message
-            earlier = next(
-                (
-                    m
-                    for m in reversed(self.fake.messages.get(channel_id, []))
-                    if m.get("nonce") == body["nonce"] and int(m["author"]["id"]) == self.fake.bot_user_id
-                ),
-                None,
-            )
-            if earlier is not None:
+        nonce_key = (
+            (channel_id, str(body["nonce"])) if body.get("enforce_nonce") and body.get("nonce") else None
+        )
+        if nonce_key is not None:
+            # Discord: the same author, channel and nonce "within the past few minutes" returns the first
+            # message; after that window a resend is a new message.
+            seen = self.fake.nonces.get(nonce_key)
+            earlier = self.fake.find_message(seen[0]) if seen else None
+            if seen and earlier is not None and self.fake.now() - seen[1] <= self.fake.nonce_window:
                 return json_response(earlier)
         message = self.fake.create_message(channel_id, self.fake.bot_user_id, body, record.files)
+        if nonce_key is not None:
+            self.fake.nonces[nonce_key] = (int(message["id"]), self.fake.now())
         self.fake.dispatch_nowait("MESSAGE_CREATE", message)
         return json_response(message)
 

@@ -69,6 +69,8 @@ class InteractionApi:
         rec = self.fake.interaction_by_token(request.match_info["token"])
         if rec is None or request.match_info["application_id"] != str(self.fake.application_id):
             raise ApiError(404, 10015, "Unknown Webhook")
+        if self.fake.now() - rec.created > self.fake.token_lifetime:
+            raise ApiError(401, 50027, "Invalid Webhook Token")
         return rec
 
     def _message_id(self, rec: InteractionRecord, request: web.Request) -> int:
@@ -84,7 +86,7 @@ class InteractionApi:
         record = record_of(request)
         fake = self.fake
         rec = fake.interaction_by_id(int(request.match_info["interaction_id"]))
-        if rec is None or rec.token != request.match_info["token"]:
+        if rec is None or rec.token != request.match_info["token"] or rec.failed is not None:
             raise ApiError(404, 10062, "Unknown interaction")
         if rec.callback is not None:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")

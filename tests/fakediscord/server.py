@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import socket
 from collections.abc import Callable, Mapping
@@ -24,13 +25,19 @@ from .interactions import (
 )
 from .middleware import API_PREFIX, FaultRule, RateLimiter, make_middleware
 from .payloads import JSON, message_delete_event, parse_emoji, reaction_event
-from .records import GatewayFrame, InteractionRecord, RecordedRequest, request_predicate
+from .records import (
+    GatewayFrame,
+    InteractionRecord,
+    RecordedRequest,
+    request_predicate,
+)
 from .rest import RestApi
 from .rest_interactions import InteractionApi
 from .state import ChannelRef, GuildState, UserRef
+from .strict import DiscordStrictness
 
 
-class FakeDiscord(GuildState):
+class FakeDiscord(GuildState, DiscordStrictness):
     """A fake Discord (REST + gateway) on 127.0.0.1 for one guild. See the package docstring."""
 
     def _before_populate(self) -> None:
@@ -41,6 +48,7 @@ class FakeDiscord(GuildState):
         """Requests to routes the fake does not implement (answered 404/405)."""
         self.fault_rules: list[FaultRule] = []
         self.rate_limiter = RateLimiter()
+        self._init_strict()
         self.api_base = ""
         """``http://127.0.0.1:PORT/api/v10`` once started."""
         self.gateway_url = ""
@@ -67,6 +75,8 @@ class FakeDiscord(GuildState):
         self.gateway_url = f"ws://127.0.0.1:{port}/gateway"
 
     async def close(self) -> None:
+        for timer in self._ack_timers:
+            timer.cancel()
         await self.gateway.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -244,6 +254,10 @@ class FakeDiscord(GuildState):
             channel_id,
             self,
             source_message_id=int(message["id"]) if message is not None else None,
+            created=self.now(),
+        )
+        self._ack_timers.append(
+            asyncio.get_running_loop().call_later(self.ack_deadline, self._ack_expired, rec)
         )
         self.interactions.append(rec)
         self._interaction_index[interaction_id] = rec

@@ -121,6 +121,21 @@ class GuildState(MessageStore):
         self.dispatch_nowait("GUILD_ROLE_CREATE", {"guild_id": str(self.guild_id), "role": role})
         return role
 
+    def set_role_permissions(self, role: int | str, permissions: int, *, notify: bool = True) -> None:
+        """Change a role's permissions; ``notify=False`` skips GUILD_ROLE_UPDATE (the bot's cache goes stale,
+        as after a missed event), while interactions still carry the true ``permissions``."""
+        role_payload_ = self.roles[self.role_id(role)]
+        role_payload_["permissions"] = str(permissions)
+        if notify:
+            self.dispatch_nowait("GUILD_ROLE_UPDATE", {"guild_id": str(self.guild_id), "role": role_payload_})
+
+    def set_member_roles(self, user: UserRef, roles: Iterable[str | int], *, notify: bool = True) -> None:
+        """Replace a member's roles (by name or id); dispatches GUILD_MEMBER_UPDATE unless ``notify=False``."""
+        member = self.members[self.user_id(user)]
+        member["roles"] = [str(self.role_id(r)) for r in roles]
+        if notify:
+            self.dispatch_nowait("GUILD_MEMBER_UPDATE", {**member, "guild_id": str(self.guild_id)})
+
     def add_member(
         self,
         username: str,

@@ -14,7 +14,44 @@ from .middleware import ApiError
 from .payloads import ATTACHMENT_SIZE_LIMIT, JSON, walk_components
 from .records import UploadedFile
 
-_COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
+_COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
+#: Discord's documented locales: the only keys ``name_localizations`` / ``description_localizations`` take.
+LOCALES = frozenset(
+    [
+        "id",
+        "da",
+        "de",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "es-419",
+        "fr",
+        "hr",
+        "it",
+        "lt",
+        "hu",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "fi",
+        "sv-SE",
+        "vi",
+        "tr",
+        "cs",
+        "el",
+        "bg",
+        "ru",
+        "uk",
+        "hi",
+        "th",
+        "zh-CN",
+        "ja",
+        "zh-TW",
+        "ko",
+    ]
+)
 
 
 class _Errors:
@@ -65,7 +102,7 @@ def _embed_errors(errors: _Errors, embeds: list[JSON]) -> None:
 
 
 def _component_errors(errors: _Errors, components: list[JSON]) -> None:
-    if len(components) > 5 and all(c.get("type") == 1 for c in components):
+    if sum(1 for c in components if c.get("type") == 1) > 5:
         errors.add(["components"], "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
     custom_ids: set[str] = set()
     for i, row in enumerate(components):
@@ -86,6 +123,10 @@ def _component_errors(errors: _Errors, components: list[JSON]) -> None:
             custom_ids.add(custom_id)
         if component.get("type") == 2:
             errors.max_len(["components", "label"], component.get("label"), 80)
+            if not component.get("custom_id") and not component.get("url") and not component.get("sku_id"):
+                errors.add(
+                    ["components", "custom_id"], "BASE_TYPE_REQUIRED", "A button needs a custom_id or url"
+                )
 
 
 def validate_message(body: JSON | None, files: Sequence[UploadedFile], *, edit: bool = False) -> JSON:
@@ -123,12 +164,47 @@ def validate_choices(data: JSON) -> None:
     errors.raise_if_any()
 
 
+def _text_input_errors(errors: _Errors, path: list[str | int], component: JSON) -> None:
+    """A text input: label <= 45, custom_id <= 100, min_length <= max_length <= 4000, value within them."""
+    errors.max_len([*path, "label"], component.get("label"), 45)
+    errors.max_len([*path, "custom_id"], component.get("custom_id"), 100)
+    errors.max_len([*path, "placeholder"], component.get("placeholder"), 100)
+    max_length = component.get("max_length")
+    min_length = component.get("min_length")
+    limit = int(max_length) if isinstance(max_length, int) else 4000
+    if limit > 4000:
+        errors.add(
+            [*path, "max_length"], "NUMBER_TYPE_MAX", "int value should be less than or equal to 4000."
+        )
+    if isinstance(min_length, int) and min_length > limit:
+        errors.add([*path, "min_length"], "NUMBER_TYPE_MAX", f"Must be {limit} or less (max_length).")
+    value = component.get("value")
+    if isinstance(value, str):
+        # Discord checks the prefilled value against the input's own max_length, not only 4,000.
+        errors.max_len([*path, "value"], value, min(limit, 4000))
+
+
 def validate_modal(data: JSON) -> None:
     errors = _Errors()
     errors.max_len(["data", "title"], data.get("title"), 45)
     errors.max_len(["data", "custom_id"], data.get("custom_id"), 100)
-    if not data.get("components") or len(data["components"]) > 5:
+    components = data.get("components") or []
+    if not components or len(components) > 5:
         errors.add(["data", "components"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+    for i, top in enumerate(components):
+        here: list[str | int] = ["data", "components", i]
+        if top.get("type") == 1:
+            children = top.get("components") or []
+            if len(children) != 1:
+                errors.add([*here, "components"], "BASE_TYPE_BAD_LENGTH", "Must be 1 in length.")
+            for j, child in enumerate(children):
+                if child.get("type") == 4:
+                    _text_input_errors(errors, [*here, "components", j], child)
+        elif top.get("type") == 18:
+            errors.max_len([*here, "label"], top.get("label"), 45)
+            child = top.get("component") or {}
+            if child.get("type") == 4:
+                _text_input_errors(errors, [*here, "component"], child)
     errors.raise_if_any()
 
 
@@ -157,9 +233,25 @@ def validate_commands(payloads: Any) -> list[JSON]:
             description = str(command.get("description", ""))
             if not 1 <= len(description) <= 100:
                 errors.add([i, "description"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        _localisation_errors(errors, [i], command, lowercase=kind == 1)
         _option_errors(errors, [i], command.get("options") or [])
     errors.raise_if_any()
     return payloads
+
+
+def _localisation_errors(errors: _Errors, path: list[str | int], item: JSON, *, lowercase: bool) -> None:
+    """Localisation keys must be Discord locales; localised names follow the name rules."""
+    for key, limit in (("name_localizations", 32), ("description_localizations", 100)):
+        for locale, text in (item.get(key) or {}).items():
+            here = [*path, key, locale]
+            if locale not in LOCALES:
+                errors.add(here, "LOCALE_INVALID", f"{locale!r} is not a valid locale")
+            if not isinstance(text, str) or not 1 <= len(text) <= limit:
+                errors.add(here, "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {limit} in length.")
+            elif key == "name_localizations" and (
+                not _COMMAND_NAME.match(text) or (lowercase and text != text.lower())
+            ):
+                errors.add(here, "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
 
 
 def _option_errors(errors: _Errors, path: list[str | int], options: list[JSON]) -> None:
@@ -168,6 +260,16 @@ def _option_errors(errors: _Errors, path: list[str | int], options: list[JSON]) 
     seen_optional = False
     for j, option in enumerate(options):
         here = [*path, "options", j]
+        name = str(option.get("name", ""))
+        if not _COMMAND_NAME.match(name) or name != name.lower():
+            errors.add([*here, "name"], "APPLICATION_COMMAND_INVALID_NAME", "Option name is invalid")
+        if not 1 <= len(str(option.get("description", ""))) <= 100:
+            errors.add([*here, "description"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        _localisation_errors(errors, here, option, lowercase=True)
+        for k, choice in enumerate(option.get("choices") or []):
+            errors.max_len([*here, "choices", k, "name"], choice.get("name"), 100)
+            if isinstance(choice.get("value"), str):
+                errors.max_len([*here, "choices", k, "value"], choice["value"], 100)
         if option.get("type") in (1, 2):
             _option_errors(errors, here, option.get("options") or [])
             continue

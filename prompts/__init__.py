@@ -1,0 +1,1 @@
+"""Prompt templates, installed as the package data ``bot.prompts`` (see pyproject.toml)."""
