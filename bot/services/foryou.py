@@ -345,22 +345,18 @@ class Forgotten:
 
 
 async def forget(db: Database, user_id: int, *, activity: bool = False) -> Forgotten:
-    """Delete what paperbot derived about a member (profile, recommendation history, weekly-DM choice and
-    log); with ``activity`` also their saves and recorded reactions. One transaction."""
+    """Delete what paperbot derived about a member: their profile, the record of what it recommended
+    them and their weekly-DM choice; with ``activity`` also their saves and recorded reactions. One
+    transaction. The weekly-DM delivery log (member, week, state) stays, so opting in again in the same
+    week cannot bring a second DM."""
     counts: dict[str, int] = {}
     async with db.transaction() as conn:
-        for name, table in (
-            ("profile", "member_profiles"),
-            ("shown", "foryou_shown"),
-            ("weekly", "foryou_prefs"),
-            ("log", "foryou_dms"),
-        ):
+        tables = [("profile", "member_profiles"), ("shown", "foryou_shown"), ("weekly", "foryou_prefs")]
+        if activity:
+            tables += [("saved", "saved"), ("reactions", "reactions")]
+        for name, table in tables:
             cur = await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # noqa: S608
             counts[name] = cur.rowcount
-        if activity:
-            for name, table in (("saved", "saved"), ("reactions", "reactions")):
-                cur = await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # noqa: S608
-                counts[name] = cur.rowcount
     return Forgotten(
         counts["profile"],
         counts["shown"],

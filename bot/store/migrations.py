@@ -352,7 +352,8 @@ CREATE TABLE foryou_shown (
     PRIMARY KEY (user_id, paper_id)
 ) WITHOUT ROWID;
 
--- The weekly "papers you may have missed" DM: claimed before sending, so each member gets it once a week.
+-- The weekly "papers you may have missed" DM: claimed before sending, so each member gets it once a week
+-- (kept by /foryou forget, so opting in again the same week cannot bring a second one).
 CREATE TABLE foryou_dms (
     user_id    INTEGER NOT NULL,
     week       TEXT NOT NULL,                    -- ISO date of the week's Monday
