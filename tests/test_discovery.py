@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -199,3 +200,54 @@ async def test_migration_7_applies_to_an_older_database(tmp_path: Path) -> None:
         assert await db.integrity_check() == "ok"
     finally:
         await db.close()
+
+
+class BagOfWordsEmbedder:
+    """A deterministic embedder for tests: each word hashed into one of 64 dimensions."""
+
+    name = "bag-64"
+    dim = 64
+
+    async def embed(self, texts: list[str], *, query: bool = False) -> Any:
+        import hashlib
+
+        import numpy as np
+
+        rows = np.zeros((len(texts), self.dim), np.float32)
+        for i, text in enumerate(texts):
+            for word in text.casefold().split():
+                rows[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+
+
+async def test_embedding_signal_and_profile_vector_follow_re_embedded_papers(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services.retrieval import Retriever
+
+    ids = await ingest_discovery_vault(db, tmp_path)
+    retriever = await Retriever.build(db, BagOfWordsEmbedder())
+    assert await retriever.update() > 0
+    dense = RelatedFinder(db, retriever, weights=RelatedWeights(0.0, 1.0, 0.0), curator_first=False)
+    found = await dense.related(ids["c"], limit=5)
+    assert len(found) == 5 and ids["c"] not in [r.id for r in found]
+    assert [r.score for r in found] == sorted((r.score for r in found), reverse=True)
+    before = dense._dense(ids["c"])[ids["d"]]
+
+    await members.toggle_saved(db, 5, ids["a"])
+    await foryou.recommend(db, RelatedFinder(db, retriever), 5, guild_id=1)
+    row = await db.fetchone("SELECT model, length(vector) AS n FROM member_profiles WHERE user_id = 5")
+    assert row is not None and row["model"] == "bag-64" and row["n"] == 64 * 4
+
+    # The video paper is rewritten to be about expert routing and re-embedded: the centroids follow.
+    monkeypatch.setattr("bot.services.discovery_vectors.RECHECK_SECONDS", 0.0)
+    await db.execute(
+        "UPDATE papers SET abstract = ?, title = ? WHERE id = ?",
+        (
+            "We scale sparse expert routing to thousands of experts and study router load balance.",
+            "Scaling Mixture of Experts Routers Again",
+            ids["d"],
+        ),
+    )
+    assert await retriever.update(paper_ids=[ids["d"]]) == 1
+    assert dense._dense(ids["c"])[ids["d"]] > before + 0.1
