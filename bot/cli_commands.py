@@ -11,6 +11,7 @@ from bot.domain.models import Paper
 from bot.features import build_answering
 from bot.services.ingest import IngestReport, ingest_paths
 from bot.services.retrieval import Retriever
+from bot.services.search_view import good_match, match_hits, reference
 from bot.store.papers import counts, resolve_paper
 from bot.store.vectors import drop_models, other_models
 
@@ -83,21 +84,34 @@ async def cmd_search(args: argparse.Namespace) -> int:
             args.query, tag=args.tag, since=args.since, until=args.until, limit=args.limit
         )
         took = time.perf_counter() - started
+        matches = await match_hits(db, args.query, hits)
         if client is not None:
             await client.close()
     if getattr(args, "verbose", False):
         print(f"search: {took * 1000:.1f} ms, {search_timing(retriever)}", file=sys.stderr)
     if args.json:
-        print_json([hit.model_dump(mode="json") for hit in hits])
+        print_json(
+            [
+                hit.model_dump(mode="json")
+                | {"match": round(matches[hit.id].share, 3) if hit.id in matches else None}
+                for hit in hits
+            ]
+        )
         return 0
     if not hits:
         print("No papers match. Try fewer or different words, or `paperbot stats` to check the database.")
+    elif not good_match(matches):
+        print(f"No good match for {args.query!r}: these papers share only a few of its words.\n")
     for n, hit in enumerate(hits, start=1):
-        ref = f"arXiv:{hit.arxiv_id}" if hit.arxiv_id else f"#{hit.id}"
         tags = " ".join(f"#{t}" for t in hit.tags)
-        print(f"{n:>2}. {hit.title}  ({ref}, score {hit.score:.2f}) {tags}")
+        match = f", {matches[hit.id].percent}% match" if hit.id in matches else ""
+        print(f"{n:>2}. {hit.title}  ({reference(hit)}{match}) {tags}")
         if hit.snippet:
             print(f"    {hit.snippet}")
+    if hits and matches:
+        print(
+            "\n(match: how much of the query, weighted by how rare each word is, the paper's notes contain)"
+        )
     return 0
 
 
@@ -144,8 +158,9 @@ async def cmd_ask(args: argparse.Namespace) -> int:
     print(answer.text)
     for c in answer.citations:
         source = "curator's commentary" if c.kind == "commentary" else "abstract"
-        print(f"[{c.n}] {c.title} ({c.link or '#' + str(c.id)}) · {source}")
-    if answer.notice:
+        where = c.link or (f"arXiv:{c.arxiv_id}" if c.arxiv_id else "no arXiv id")
+        print(f"[{c.n}] {c.title} ({where}) · {source}")
+    if answer.notice and answer.notice != answer.text:
         print(f"\n({answer.notice})")
     return 0
 

@@ -32,7 +32,11 @@ def add_ops_commands(
     p.add_argument("target", type=Path, metavar="DIR", help="folder for the notes (created if missing)")
 
     p = sub.add_parser("doctor", parents=[db_default], help="check settings, database and endpoints")
-    p.add_argument("--offline", action="store_true", help="skip the checks that call Discord and endpoints")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="skip the checks that call Discord, the chat model and embeddings",
+    )
     p.add_argument("--json", action="store_true", help="print the checks as a JSON array")
 
     p = sub.add_parser("health", parents=[db_default], help="exit 0 when a running bot is connected")
@@ -103,7 +107,7 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         results = [settings_error(exc)]
     else:
-        results = await run_checks(settings, discord_http=not args.offline)
+        results = await run_checks(settings, discord_http=not args.offline, endpoints=not args.offline)
     if args.json:
         print_json([r.__dict__ for r in results])
     else:

@@ -60,9 +60,10 @@ def second_embedders(settings: Settings) -> list[tuple[Embedder, dict[str, float
 async def build_answering(settings: Settings, db: Database) -> tuple[Retriever, Answerer, AsyncOpenAI | None]:
     client = build_client(settings)
     retriever = await Retriever.build(db, choose_embedder(settings, client), extra=second_embedders(settings))
-    answerer = Answerer(
-        db, retriever, build_llm(settings, client), AnswerLimits(daily_budget=settings.daily_budget)
+    limits = AnswerLimits(
+        daily_budget=settings.daily_budget, max_chars=settings.answer_max_chars, rules=settings.llm_rules
     )
+    answerer = Answerer(db, retriever, build_llm(settings, client), limits)
     return retriever, answerer, client
 
 

@@ -172,6 +172,31 @@ class Settings(BaseSettings):
     log_json: bool = Field(
         default=False, validation_alias="PAPERBOT_LOG_JSON", description="Write logs as JSON lines."
     )
+    # --- answers from real models (issue 13) ---
+    answer_max_tokens: int = Field(
+        default=600,
+        ge=50,
+        le=8000,
+        validation_alias="PAPERBOT_ANSWER_MAX_TOKENS",
+        description="Token cap sent with each LLM answer (max_tokens, or max_completion_tokens for reasoning models).",
+    )
+    answer_max_chars: int = Field(
+        default=8000,
+        ge=200,
+        le=20000,
+        validation_alias="PAPERBOT_ANSWER_MAX_CHARS",
+        description="Longer LLM answers are cut off here and marked so, even if the endpoint ignores the token cap.",
+    )
+    llm_rules: Literal["both", "system", "user"] = Field(
+        default="both",
+        validation_alias="PAPERBOT_LLM_RULES",
+        description="Where the answer rules go: both (system message and user turn, for templates that drop system), system, or user.",
+    )
+    llm_reasoning: bool | None = Field(
+        default=None,
+        validation_alias="PAPERBOT_LLM_REASONING",
+        description="Treat the model as a reasoning model (max_completion_tokens, no temperature); unset: guess from its name (o1, o3, gpt-5).",
+    )
     # Embeddings tuning (issue 14; appended here to keep merges simple).
     embeddings_batch_size: int = Field(
         default=64,

@@ -62,13 +62,19 @@ async def test_streamed_answer_cites_the_right_paper_with_commentary_in_the_requ
 
 async def test_non_streaming_completion_works(fake_openai: FakeOpenAI) -> None:
     llm = LLM(AsyncOpenAI(api_key="k", base_url=fake_openai.url, max_retries=0), "test-model")
-    assert await llm.complete([{"role": "user", "content": "hi"}]) == fake_openai.reply
+    assert await llm.complete([{"role": "user", "content": "hi"}]) == fake_openai.uncited
     assert fake_openai.requests[0].get("stream") in (None, False)
 
 
 @pytest.mark.parametrize(
     ("mode", "reason"),
-    [("429", "HTTP 429"), ("500", "HTTP 500"), ("hang", "timeout"), ("garbled", ""), ("empty", "")],
+    [
+        ("429", "(the server is rate-limiting requests)"),
+        ("500", "(the server reported an error)"),
+        ("hang", "(it took too long)"),
+        ("garbled", "(the reply was malformed)"),
+        ("empty", "(the reply was empty)"),
+    ],
 )
 async def test_endpoint_faults_fall_back_to_extractive_with_citations(
     db: Database, tmp_path: Path, fake_openai: FakeOpenAI, mode: str, reason: str
@@ -97,13 +103,15 @@ async def test_citations_are_renumbered_to_real_passages_and_mentions_defused(
     await _seed(db, tmp_path)
     fake_openai.reply = "Tiny models [3] and 4DiM [2][1] and a ghost [9]. @everyone <@123>\nDISAGREE: 1, 2"
     answer = await _answerer(db, fake_openai).ask("4DiM video and tiny language model")
-    assert [c.n for c in answer.citations] == [3, 2, 1]
+    # passages 3, 2, 1 are cited in that order: they become [1], [2], [3]
+    assert answer.text.startswith("Tiny models [1] and 4DiM [2][3] and a ghost .")
+    assert [c.n for c in answer.citations] == [1, 2, 3]
     by_n = {c.n: c for c in answer.citations}
-    assert by_n[1].kind == "commentary" and by_n[2].kind == "abstract"
-    assert by_n[1].id == by_n[2].id != by_n[3].id
+    assert by_n[3].kind == "commentary" and by_n[2].kind == "abstract"
+    assert by_n[3].id == by_n[2].id != by_n[1].id
     assert "[9]" not in answer.text
     assert "@everyone" not in answer.text and "<@123>" not in answer.text
-    assert answer.disagreements == [(1, 2)]
+    assert answer.disagreements == [(3, 2)]
     assert "DISAGREE" not in answer.text
 
 

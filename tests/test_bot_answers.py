@@ -10,7 +10,9 @@ from tests.fakeopenai import FakeOpenAI
 
 
 def _with_llm(env: BotEnv, fake: FakeOpenAI) -> None:
-    env.llm = LLM(AsyncOpenAI(api_key="k", base_url=fake.url, max_retries=0), "test-model", timeout=5)
+    # A deployment allowing long answers (PAPERBOT_ANSWER_MAX_TOKENS=2000); the fake honours the cap.
+    client = AsyncOpenAI(api_key="k", base_url=fake.url, max_retries=0)
+    env.llm = LLM(client, "test-model", timeout=5, max_tokens=2000)
 
 
 async def test_ask_streams_then_shows_sources_without_pinging(
@@ -89,8 +91,16 @@ async def test_compare_and_summarise_commands(env: BotEnv, run_bot: Any, fake_op
             "compare", {"paper_a": "2407.07860", "paper_b": "2407.07860"}, user="admin"
         )
         assert same.ephemeral and "two different papers" in same.text
-        long_reply = ("문장입니다. " * 900) + "[1]"
-        fake_openai.reply = long_reply
+        # An endpoint that ignores max_tokens and runs on: the answer stops at PAPERBOT_ANSWER_MAX_CHARS
+        # (8,000: two messages at most), marked cut off, instead of becoming a dozen follow-ups.
+        fake_openai.reply, fake_openai.ignore_max_tokens = "요약 [1]. " + "문장입니다. " * 6000, True
         summary = await env.fake.slash("summarise", {"paper": "2407.07860"}, user="moderator")
+        await summary.wait_until(
+            lambda r: r.embeds and "cut off" in r.embeds[0].get("footer", {}).get("text", "")
+        )
         await summary.wait_followups(1)
-        assert len(summary.embeds[0]["description"]) <= 4096
+        assert len(summary.followups) == 1
+        total = sum(
+            len(e["description"]) for m in [summary.message or {}, *summary.followups] for e in m["embeds"]
+        )
+        assert 7_000 < total <= 8_100

@@ -124,6 +124,22 @@ def test_dockerfile_bakes_in_no_secrets(dockerfile: list[tuple[str, str]]) -> No
                 assert all((ROOT / s).exists() for s in sources), sources
 
 
+def test_dockerfile_installs_a_wheel_not_the_checkout(dockerfile: list[tuple[str, str]]) -> None:
+    """A regular install, as from PyPI: the builder builds and installs a wheel; the runtime gets the venv only."""
+    *builders, final = stages(dockerfile)
+    runs = [rest for stage in builders for word, rest in stage if word == "RUN"]
+    assert not any(re.search(r"(--editable|\s-e)\s", rest) for rest in runs), "no editable install"
+    assert any("pip wheel" in rest and "paperbot-*.whl" in rest for rest in runs)
+    copied = [shlex.split(rest) for word, rest in final if word == "COPY"]
+    assert copied == [["--from=builder", "/opt/paperbot/.venv", "/opt/paperbot/.venv"]], "no source tree"
+    # The dependency layer sees pyproject.toml alone, so changing the code does not reinstall dependencies.
+    builder = builders[-1]
+    first_code = builder.index(("COPY", "bot ./bot"))
+    deps = next(i for i, (word, rest) in enumerate(builder) if word == "RUN" and "requirements.txt" in rest)
+    assert deps < first_code
+    assert [rest for word, rest in builder[:deps] if word == "COPY"] == ["pyproject.toml ./"]
+
+
 def test_hadolint(dockerfile: list[tuple[str, str]]) -> None:
     hadolint = shutil.which("hadolint") or pytest.skip("hadolint is not installed")
     result = subprocess.run(
@@ -248,6 +264,32 @@ def test_compose_ollama_instructions_work(compose_text: str) -> None:
     assert "ports" not in ollama, "the model server must not be published"
     assert "ollama-models" in compose["volumes"]
     assert ollama["volumes"][0].split(":")[0] == "ollama-models"
+
+
+def test_compose_file_fits_docker_compose_1_29(compose_text: str) -> None:
+    """Debian's docker-compose 1.29 validates against an older Compose schema: no top-level `name`."""
+    compose = load_yaml(compose_text)
+    assert set(compose) <= {"services", "networks", "volumes", "secrets", "configs"}, set(compose)
+    # Without `name:` the project is named after the folder: the volume's own name keeps the data in one place.
+    assert compose["volumes"]["paperbot-data"] == {"name": "paperbot_paperbot-data"}
+
+
+@pytest.mark.parametrize("ollama", [False, True], ids=["as-shipped", "ollama-enabled"])
+def test_docker_compose_config(compose_text: str, tmp_path: Path, ollama: bool) -> None:
+    tool = shutil.which("docker-compose") or pytest.skip("docker-compose (v1) is not installed")
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=\n", encoding="utf-8")  # env_file ../.env must exist
+    compose = tmp_path / "deploy" / "docker-compose.yml"
+    compose.write_text(enable_ollama(compose_text) if ollama else compose_text, encoding="utf-8")
+    result = subprocess.run(
+        [tool, "-f", str(compose), "config", "--services"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr  # the whole file is validated before the services are listed
+    assert set(result.stdout.split()) == ({"paperbot", "ollama"} if ollama else {"paperbot"})
 
 
 # ---- systemd unit --------------------------------------------------------------------------------

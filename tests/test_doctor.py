@@ -17,6 +17,7 @@ from bot.services.doctor import CheckResult, exit_status, format_results, run_ch
 from bot.settings import Settings, settings_from
 from bot.store.db import Database
 from bot.store.migrations import MIGRATIONS
+from tests.fakeopenai import FakeOpenAI
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.doctor-test-token-never-printed"
 API_KEY = "sk-doctor-test-key-never-printed"
@@ -30,6 +31,8 @@ class FakeServers:
     port: int
     requests: list[tuple[str, str]] = field(default_factory=list)  # (path, Authorization header)
     app_flags: int = 0
+    # the chat model behind /v1/chat/completions (its handler only; the server is this fixture's)
+    llm: FakeOpenAI = field(default_factory=lambda: FakeOpenAI(served=[MODEL, "nomic-embed"]))
 
     @property
     def discord(self) -> str:
@@ -83,6 +86,13 @@ async def fake() -> AsyncIterator[FakeServers]:
 
     app.router.add_get("/api/v10/users/@me", users_me)
     app.router.add_get("/api/v10/oauth2/applications/@me", application_me)
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        if not authorised(request, f"Bearer {API_KEY}"):
+            return _json({"error": {"message": "bad key"}}, status=401)
+        return await state.llm.chat(request)
+
+    app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/embeddings", embeddings)
     runner = web.AppRunner(app)

@@ -78,7 +78,7 @@ async def test_heartbeat_and_health(env: BotEnv, run_bot: Any) -> None:
         code, _, err = await _paperbot("--db", str(env.settings.db), "health", "--max-age", "0", env={})
         assert code == 1 and "not running" in err
     code, _, err = await _paperbot("--db", str(env.settings.db), "health", env={})
-    assert code == 1 and "not connected" in err
+    assert code == 1 and "the bot stopped" in err and "clean shutdown" in err
 
 
 async def test_online_backup_while_running_and_retention(env: BotEnv, run_bot: Any, tmp_path: Path) -> None:

@@ -66,14 +66,14 @@ class Ops(commands.Cog):
     async def cog_unload(self) -> None:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
-            await self._write_heartbeat(connected=False)  # the bot is closing: health must say so
+            await self._write_heartbeat(connected=False, stopped=True)  # closing: health must say so
         if self._metrics is not None:
             await self._metrics.cleanup()
         scheduler = self.bot.services.scheduler
         if scheduler is not None and scheduler.get_job("daily-backup") is not None:
             scheduler.remove_job("daily-backup")
 
-    async def _write_heartbeat(self, *, connected: bool | None = None) -> None:
+    async def _write_heartbeat(self, *, connected: bool | None = None, stopped: bool = False) -> None:
         if str(self.bot.settings.db) == ":memory:":
             return
         path = heartbeat_path(self.bot.settings.db)
@@ -82,7 +82,7 @@ class Ops(commands.Cog):
                 connected = self.bot.is_ready() and not self.bot.is_closed()
             try:
                 await asyncio.to_thread(
-                    write_heartbeat, path, connected=connected, latency=_latency(self.bot)
+                    write_heartbeat, path, connected=connected, latency=_latency(self.bot), stopped=stopped
                 )
             except OSError as exc:
                 log.warning("could not write the heartbeat %s: %s", path, exc)

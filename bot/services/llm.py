@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Any, cast
 
 import openai
@@ -25,44 +27,78 @@ LLM_ERRORS: tuple[type[BaseException], ...] = (
     TypeError,
     AttributeError,
 )
+# OpenAI's reasoning models reject `max_tokens` and any temperature but the default.
+_REASONING = re.compile(r"^(?:[\w.-]+/)?(?:o\d+|gpt-5)(?:[-.:]|$)", re.IGNORECASE)
+
+
+def is_reasoning_model(model: str) -> bool:
+    """o1, o3, o4-mini, gpt-5… (optionally behind a ``provider/`` prefix)."""
+    return bool(_REASONING.match(model))
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One piece of a streamed reply: text, and why the model stopped (on the last piece)."""
+
+    text: str = ""
+    finish_reason: str | None = None
 
 
 class LLM:
-    """A model name on a client; ``stream`` yields text deltas and is cut off at ``timeout`` seconds."""
+    """A model name on a client.
+
+    ``stream`` yields :class:`Delta` pieces; the caller owns the overall deadline (so a timeout that
+    fires while the caller is busy with a piece lands in the caller's ``asyncio.timeout`` block).
+    Each HTTP request is still bounded by ``timeout`` seconds.
+    """
 
     def __init__(
-        self, client: AsyncOpenAI, model: str, *, timeout: float = 60.0, max_tokens: int = 900
+        self,
+        client: AsyncOpenAI,
+        model: str,
+        *,
+        timeout: float = 60.0,
+        max_tokens: int = 600,
+        reasoning: bool | None = None,
     ) -> None:
         self.client = client
         self.model = model
         self.timeout = timeout
         self.max_tokens = max_tokens
+        self.reasoning = is_reasoning_model(model) if reasoning is None else reasoning
 
-    async def stream(self, messages: list[dict[str, str]]) -> AsyncIterator[str]:
-        async with asyncio.timeout(self.timeout):
-            stream: AsyncStream[ChatCompletionChunk] = await self.client.chat.completions.create(
-                model=self.model,
-                messages=cast(Any, messages),
-                stream=True,
-                temperature=0.2,
-                max_tokens=self.max_tokens,
-                timeout=self.timeout,
-            )
+    def request_options(self) -> dict[str, Any]:
+        if self.reasoning:
+            # Reasoning tokens count against this cap too: leave room for the visible answer.
+            return {"max_completion_tokens": self.max_tokens * 4}
+        return {"max_tokens": self.max_tokens, "temperature": 0.2}
+
+    async def stream(self, messages: list[dict[str, str]]) -> AsyncGenerator[Delta, None]:
+        stream: AsyncStream[ChatCompletionChunk] = await self.client.chat.completions.create(
+            model=self.model,
+            messages=cast(Any, messages),
+            stream=True,
+            timeout=self.timeout,
+            **self.request_options(),
+        )
+        try:
             async for chunk in stream:
                 if not chunk.choices:
                     continue
-                delta = chunk.choices[0].delta.content
-                if delta:
-                    yield delta
+                choice = chunk.choices[0]
+                text = choice.delta.content if choice.delta is not None else None
+                if text or choice.finish_reason:
+                    yield Delta(text or "", choice.finish_reason)
+        finally:
+            await stream.close()
 
     async def complete(self, messages: list[dict[str, str]]) -> str:
         async with asyncio.timeout(self.timeout):
             response = await self.client.chat.completions.create(
                 model=self.model,
                 messages=cast(Any, messages),
-                temperature=0.2,
-                max_tokens=self.max_tokens,
                 timeout=self.timeout,
+                **self.request_options(),
             )
         return response.choices[0].message.content or ""
 
@@ -80,4 +116,10 @@ def build_client(settings: Settings) -> AsyncOpenAI | None:
 def build_llm(settings: Settings, client: AsyncOpenAI | None) -> LLM | None:
     if client is None or not settings.llm_model:
         return None
-    return LLM(client, settings.llm_model, timeout=settings.llm_timeout)
+    return LLM(
+        client,
+        settings.llm_model,
+        timeout=settings.llm_timeout,
+        max_tokens=settings.answer_max_tokens,
+        reasoning=settings.llm_reasoning,
+    )

@@ -68,11 +68,20 @@ def heartbeat_path(db_path: str | Path) -> Path:
     return Path(db_path).parent / HEARTBEAT_NAME
 
 
-def write_heartbeat(path: Path, *, connected: bool, latency: float | None) -> None:
-    data = {"time": time.time(), "connected": connected, "latency": latency}
+def write_heartbeat(path: Path, *, connected: bool, latency: float | None, stopped: bool = False) -> None:
+    """Record the bot's state for `paperbot health`; ``stopped`` marks a clean shutdown."""
+    data = {"time": time.time(), "connected": connected, "latency": latency, "stopped": stopped}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     tmp.replace(path)
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
 
 
 def read_heartbeat(path: Path, *, max_age: float) -> tuple[bool, str]:
@@ -92,6 +101,8 @@ def read_heartbeat(path: Path, *, max_age: float) -> tuple[bool, str]:
             f"the heartbeat file {path} is damaged; it is rewritten within a minute by a running bot",
         )
     age = time.time() - float(data.get("time", 0))
+    if data.get("stopped"):
+        return False, f"the bot stopped {_ago(age)} (a clean shutdown): start it with `paperbot run`"
     if age > max_age:
         return False, f"heartbeat is {age:.0f} s old (limit {max_age:.0f} s): the bot is not running"
     if not data.get("connected"):

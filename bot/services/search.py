@@ -231,11 +231,42 @@ def shorten(text: str, width: int, terms: list[str]) -> str:
 
 
 def highlight(text: str, terms: list[str]) -> str:
-    """Bold the query's words (longest first) without touching Markdown already in the text."""
+    """Bold whole words that match the query, without touching Markdown already in the text.
+
+    A Latin word matches when it starts with a query term (``video`` bolds ``videos``); a Hangul word
+    when it contains a query word, with or without its last syllable (a particle), so ``비디오를`` is
+    bold as a whole rather than as the bigrams it was searched by (``**비디**오``).
+    """
     plain = text.replace("*", "\\*").replace("_", "\\_")
-    words = sorted({t for t in terms if len(t) > 1}, key=len, reverse=True)
-    if not words:
+    latin = sorted({t for t in terms if len(t) > 1 and not _HANGUL_WORD.fullmatch(t)}, key=len, reverse=True)
+    hangul = _hangul_words([t for t in terms if _HANGUL_WORD.fullmatch(t)])
+    if not latin and not hangul:
         return plain
-    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-    # Adjacent Hangul bigrams produce "**데이****터**": merge the runs into one bold span.
-    return pattern.sub(lambda m: f"**{m.group(0)}**", plain).replace("****", "")
+
+    def bold(match: re.Match[str]) -> str:
+        word = match.group(0)
+        folded = word.casefold()
+        if _HANGUL_WORD.fullmatch(word):
+            hit = any(form in word for form in hangul)
+        else:
+            hit = any(folded.startswith(t) for t in latin)
+        return f"**{word}**" if hit else word
+
+    return _TEXT_WORD.sub(bold, plain)
+
+
+_HANGUL_WORD = re.compile("[\uac00-\ud7a3]+")
+_TEXT_WORD = re.compile("[\uac00-\ud7a3]+|[^\\W_\uac00-\ud7a3]+")
+
+
+def _hangul_words(bigrams: list[str]) -> set[str]:
+    """The query's Hangul words back from their bigrams (``데이``, ``이터`` → ``데이터``), with each
+    word also without its last syllable; one-syllable forms are too short to bold on their own."""
+    words: list[str] = []
+    for gram in bigrams:
+        if words and len(gram) == 2 and words[-1][-1] == gram[0] and len(words[-1]) >= 2:
+            words[-1] += gram[1]
+        else:
+            words.append(gram)
+    forms = {w for w in words if len(w) >= 2} | {w[:-1] for w in words if len(w) >= 3}
+    return forms

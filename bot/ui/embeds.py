@@ -7,6 +7,7 @@ import datetime as dt
 import discord
 
 from bot.domain.models import Paper, SearchHit
+from bot.services.search_view import Match, good_match
 from bot.ui import limits
 from bot.ui.i18n import t
 
@@ -89,15 +90,27 @@ def render_hits_embed(
     pages: int,
     total: int,
     locale: discord.Locale | str | None,
+    matches: dict[int, Match] | None = None,
 ) -> discord.Embed:
+    """One page of search results: arXiv id (or "no arXiv id"), a readable match share, the snippet.
+
+    When no hit matches the query well the embed says so first, so a member does not read weak
+    matches as answers.
+    """
+    matches = matches or {}
     embed = discord.Embed(
         title=limits.truncate(t("search.title", locale, query=query or "#"), limits.EMBED_TITLE),
         colour=COLOUR,
+        description=None
+        if good_match(matches)
+        else t("search.weak", locale, query=limits.truncate(query, 100)),
     )
     for hit in hits:
         link = f"https://arxiv.org/abs/{hit.arxiv_id}" if hit.arxiv_id else None
         tags = " ".join(f"`#{tag}`" for tag in hit.tags[:6])
-        head = f"[arXiv:{hit.arxiv_id}]({link})" if link else f"#{hit.id}"
+        head = f"[arXiv:{hit.arxiv_id}]({link})" if link else t("search.no_arxiv", locale)
+        if hit.id in matches:
+            head += f" · {t('search.match', locale, percent=matches[hit.id].percent)}"
         value = f"{head} {tags}\n{hit.snippet}".strip()
         embed.add_field(
             name=limits.truncate(hit.title, limits.EMBED_FIELD_NAME),

@@ -187,6 +187,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "period.day": {"en": "day", "ko": "오늘"},
     "period.week": {"en": "week", "ko": "주"},
     "period.month": {"en": "month", "ko": "달"},
+    # --- search results (issue 13) ---
+    "search.weak": {
+        "en": "No good match for **{query}**: these papers share only a few of its words.",
+        "ko": "**{query}**에 잘 맞는 논문이 없어요. 아래 논문들은 검색어 일부만 담고 있어요.",
+    },
+    "search.no_arxiv": {"en": "no arXiv id", "ko": "arXiv id 없음"},
+    "search.match": {"en": "{percent}% match", "ko": "일치도 {percent}%"},
 }
 
 
