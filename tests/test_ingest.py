@@ -165,9 +165,8 @@ async def test_tags_of_a_database_from_before_tag_sources_are_credited_on_upgrad
     # Put the database back to schema 3, as a paperbot from before tag and entry sources left it.
     await db.execute("DROP TABLE tag_sources")
     await db.execute("DROP TABLE entry_sources")
-    # ... and without what later migrations add, since the upgrade runs them again (6: chunk fields, 7: discovery).
-    await db.execute("ALTER TABLE chunks DROP COLUMN field")
-    for table in ("foryou_prefs", "member_profiles", "foryou_shown", "foryou_dms"):
+    await db.execute("ALTER TABLE chunks DROP COLUMN field")  # added by migration 6
+    for table in ("foryou_prefs", "member_profiles", "foryou_shown", "foryou_dms"):  # added by migration 7
         await db.execute(f"DROP TABLE {table}")
     await db.conn.execute("PRAGMA user_version=3")
     await db.close()

@@ -179,3 +179,20 @@ async def test_only_chunks_whose_text_changed_are_embedded_again(db: Database, t
     assert len(embedder.texts) < len(first)
     fields = {r["field"] for r in await db.fetchall("SELECT field FROM chunks")}
     assert fields == {"title", "abstract", "commentary"}
+
+
+async def test_one_query_search_gives_the_same_tags_and_snippets_as_the_lookups(
+    db: Database, tmp_path: Path
+) -> None:
+    from bot.services.search import _snippets
+    from bot.store.papers import tags_for
+
+    write(tmp_path, "n/240711 4dim.md", NOTE_4DIM)
+    write(tmp_path, "n/d.txt", DIGEST)
+    assert (await ingest_paths(db, [tmp_path / "n"])).ok
+    hits = await search(db, "diffusion language stories")
+    assert len(hits) >= 2
+    ids = [h.id for h in hits]
+    assert {h.id: h.tags for h in hits} == await tags_for(db, ids)
+    assert {h.id: h.snippet for h in hits} == await _snippets(db, ids, "diffusion language stories")
+    assert any(h.tags for h in hits)

