@@ -88,10 +88,14 @@ async def cmd_db(args: argparse.Namespace) -> int:
 
 
 async def cmd_export(args: argparse.Namespace) -> int:
-    from bot.services.export import export_vault
+    from bot.services.export import ExportError, export_vault
 
     async with await open_db(args) as db:
-        report = await export_vault(db, args.target)
+        try:
+            report = await export_vault(db, args.target)
+        except ExportError as exc:
+            print(f"paperbot export: {exc}", file=sys.stderr)
+            return 2
     print(report.summary())
     return 0
 

@@ -125,6 +125,19 @@ class Settings(BaseSettings):
         validation_alias="PAPERBOT_INBOX_POLL_SECONDS",
         description="How often the inbox and vault folders are checked for new notes.",
     )
+    catch_up_days: int = Field(
+        default=7,
+        ge=1,
+        le=60,
+        validation_alias="PAPERBOT_CATCH_UP_DAYS",
+        description="How many days back start-up and the outbox drain deliver missed digests and posts.",
+    )
+    drain_seconds: int = Field(
+        default=300,
+        ge=10,
+        validation_alias="PAPERBOT_DRAIN_SECONDS",
+        description="How often unfinished posts and DMs (and missed digest days) are retried.",
+    )
     recap_channel_id: int | None = Field(
         default=None,
         validation_alias="PAPERBOT_RECAP_CHANNEL_ID",

@@ -60,6 +60,10 @@ class CrashingSender:
         self._check()
         return await self.inner.send_dm(*args)
 
+    async def find_dm(self, dm_channel_id: int, guild_id: int, day: dt.date) -> int | None:
+        self._check()
+        return await self.inner.find_dm(dm_channel_id, guild_id, day)
+
     async def report(self, guild_id: int, text: str) -> None:
         self._check()
         await self.inner.report(guild_id, text)
@@ -76,7 +80,8 @@ async def crash_run(env: BotEnv, sender: DigestSender, day: dt.date) -> None:
     workers = [
         t
         for t in asyncio.all_tasks()
-        if not t.done() and getattr(t.get_coro(), "__name__", "") in ("channel_worker", "deliver_dms")
+        if not t.done()
+        and getattr(t.get_coro(), "__name__", "") in ("channel_worker", "deliver_dms", "dm_worker")
     ]
     if workers:
         await asyncio.wait(workers, timeout=10)

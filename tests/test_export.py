@@ -194,7 +194,9 @@ async def test_notes_that_cannot_read_back_exactly_are_reported(db: Database, tm
     assert "1 notes that will not read back exactly" in report.summary()
 
 
-async def test_several_commentaries_become_paragraphs_of_one(db: Database, tmp_path: Path) -> None:
+async def test_several_commentaries_come_back_one_by_one_with_authors_and_dates(
+    db: Database, tmp_path: Path
+) -> None:
     write(tmp_path, "in/240711 4DiM.md", NOTE_4DIM)
     write(tmp_path, "in/240712 4DiM again.md", NOTE_4DIM.replace("학습했군요.", "다시 읽어 보니 좋네요."))
     await ingest_paths(db, [tmp_path / "in"])
@@ -204,21 +206,37 @@ async def test_several_commentaries_become_paragraphs_of_one(db: Database, tmp_p
         db, paper.id, "멤버의 의견입니다.", author="member", author_id=42, body_en="A member."
     )
     before = await snapshot(db)
+    rows_before = await commentary_rows(db)
 
     report, fresh = await round_trip(db, tmp_path)
     try:
         assert differences(before, await snapshot(fresh)) == []
+        assert await commentary_rows(fresh) == rows_before
         again = await resolve_paper(fresh, "2407.07860")
         assert again is not None
-        # Three commentaries (two notes and a member's) come back as one curator commentary, in order.
-        assert [c.author for c in again.commentary] == ["curator"]
-        assert again.commentary[0].body.split("\n\n") == [c.body for c in paper.commentary] + [
-            "멤버의 의견입니다."
-        ]
-        assert again.commentary[0].body_en.endswith("\n\nA member.")
+        assert [c.author for c in again.commentary] == ["curator", "curator", "member"]
+        assert [c.created_at.date().isoformat() for c in again.commentary][:2] == ["2024-07-11", "2024-07-12"]
+        assert await fresh.fetchval("SELECT author_id FROM commentary WHERE author = 'member'") == 42
+        assert await entry_rows(fresh) == await entry_rows(db)
     finally:
         await fresh.close()
-    assert (report.merged_commentary, report.member_commentary) == (1, 1)
+    assert report.inexact == {}
+
+
+async def commentary_rows(db: Database) -> list[tuple[object, ...]]:
+    """Every commentary as (paper, author, author id, body, English, created, updated), sorted."""
+    rows = await db.fetchall(
+        "SELECT coalesce(p.arxiv_id, p.title_key) AS paper, c.author, c.author_id, c.body, c.body_en, "
+        "c.created_at, c.updated_at FROM commentary c JOIN papers p ON p.id = c.paper_id"
+    )
+    return sorted(tuple(r) for r in rows)
+
+
+async def entry_rows(db: Database) -> list[tuple[object, ...]]:
+    rows = await db.fetchall(
+        "SELECT coalesce(p.arxiv_id, p.title_key), e.digest_date FROM entries e JOIN papers p ON p.id = e.paper_id"
+    )
+    return sorted(tuple(r) for r in rows)
 
 
 async def test_file_names_are_safe_and_unique(db: Database, tmp_path: Path) -> None:
@@ -263,22 +281,26 @@ async def test_real_corpus_round_trip(shared_corpus: Path, db: Database, tmp_pat
     """The whole real vault and digest: export, re-import, and compare every paper field by field."""
     assert (await ingest_paths(db, [shared_corpus])).papers_new > 3500
     before = await snapshot(db)
+    rows_before, entries_before = await commentary_rows(db), await entry_rows(db)
     report, fresh = await round_trip(db, tmp_path)
     try:
         after = await snapshot(fresh)
+        rows_after, entries_after = await commentary_rows(fresh), await entry_rows(fresh)
         second = await export_vault(fresh, tmp_path / "second")
     finally:
         await fresh.close()
     assert differences(before, after) == []
+    # every commentary row (author, text, dates) and every digest entry comes back
+    assert len(rows_after) == len(rows_before) and rows_after == rows_before
+    assert entries_after == entries_before
     assert report.inexact == {}
     assert report.notes == len(before)
-    # Exporting the re-imported database gives the same file names, and the same bytes except where
-    # several commentaries became one (their <english> blocks are then written together at the end).
+    # Exporting the re-imported database gives the same file names and the same bytes.
     first_files = {p.relative_to(report.target): p.read_bytes() for p in report.paths}
     second_files = {p.relative_to(second.target): p.read_bytes() for p in second.paths}
     assert first_files.keys() == second_files.keys()
     relaid = [name for name, data in first_files.items() if second_files[name] != data]
-    assert len(relaid) <= report.merged_commentary, relaid
+    assert relaid == []
     # The only field compared through its canonical form: a paper with an arXiv id always reads back
     # with the arXiv abs URL, so a source URL a later note gave it (a PDF mirror) is not kept.
     rows = await db.fetchall(

@@ -117,9 +117,9 @@ async def test_an_older_database_is_restemmed_and_its_chunks_labelled_without_re
     path = tmp_path / "old.db"
     write(tmp_path, "n/240711 4dim.md", NOTE_4DIM)
     write(tmp_path, "n/d.txt", DIGEST)
-    monkeypatch.setattr("bot.store.db.MIGRATIONS", MIGRATIONS[:4])
+    monkeypatch.setattr("bot.store.db.MIGRATIONS", MIGRATIONS[:5])  # the schema before stemming
     old = await Database.open(path)
-    assert await old.schema_version() == 4
+    assert await old.schema_version() == 5
     assert (await ingest_paths(old, [tmp_path / "n"])).ok
     assert await search_ranked(old, "story") == [], "unicode61 alone: no stemming yet"
     embedder = HashEmbedder()

@@ -21,6 +21,7 @@ from bot.ui.digest_runner import DigestRunner
 from bot.ui.embeds import COLOUR, no_mentions
 from bot.ui.errors import UserFacingError
 from bot.ui.i18n import t
+from bot.ui.import_views import ConfirmRemoval, send_import_reply, upload_lines
 from bot.ui.limits import EMBED_DESCRIPTION, truncate
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MODERATOR = discord.Permissions(manage_guild=True)
 MAX_UPLOAD = 2 * 1024 * 1024
-JOB_IDS = ("daily-digest", "inbox-poll", "weekly-recap")
+JOB_IDS = ("daily-digest", "inbox-poll", "weekly-recap", "outbox-drain")
 
 
 class Digest(commands.Cog):
@@ -47,6 +48,7 @@ class Digest(commands.Cog):
         bot.services.extras["digest_runner"] = self.runner
 
     async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(ConfirmRemoval)
         scheduler = self.bot.services.scheduler
         if scheduler is None:
             return
@@ -61,6 +63,14 @@ class Digest(commands.Cog):
             coalesce=True,
             max_instances=1,
             misfire_grace_time=3600,
+        )
+        scheduler.add_job(
+            self.runner.drain,
+            IntervalTrigger(seconds=settings.drain_seconds),
+            id="outbox-drain",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
         )
         if settings.inbox_dir or settings.vault_dir:
             scheduler.add_job(
@@ -88,6 +98,7 @@ class Digest(commands.Cog):
             )
 
     async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(ConfirmRemoval)
         scheduler = self.bot.services.scheduler
         if scheduler is not None:
             for job_id in JOB_IDS:
@@ -122,10 +133,10 @@ class Digest(commands.Cog):
             lines += [f"- {issue}" for issue in report.errors[:15]]
         else:
             lines = [t("import.done", interaction.locale, name=file.filename, summary=report.summary())]
+            if report.upload is not None:
+                lines += upload_lines(report.upload, interaction.locale)
             lines += [f"- {issue}" for issue in report.warnings[:10]]
-        await interaction.followup.send(
-            truncate("\n".join(lines), 1900), ephemeral=True, allowed_mentions=no_mentions()
-        )
+        await send_import_reply(interaction, "\n".join(lines), report.upload if report.ok else None)
 
     @digest.command(name=_("preview"), description=_("Show what a day's digest would post where"))
     @app_commands.describe(date=_("Digest date (YYYY-MM-DD, default today)"))

@@ -30,6 +30,17 @@ class ParseIssue(BaseModel):
         return f"{where}:{field} {self.severity.value}: {self.message}"
 
 
+class CommentaryPart(BaseModel):
+    """One of several commentaries an exported note carries, with its author and dates (ISO)."""
+
+    body: str
+    body_en: str = ""
+    author: str = "curator"
+    author_id: int | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
 class Entry(BaseModel):
     """One paper as written in one note or digest entry."""
 
@@ -44,6 +55,9 @@ class Entry(BaseModel):
     tags: list[str] = Field(default_factory=list)
     note_date: dt.date | None = None
     line: int = 1
+    # From an exported note: its commentaries one by one, and exactly the paper's digest dates.
+    parts: list[CommentaryPart] = Field(default_factory=list)
+    entry_dates: list[dt.date] | None = None
 
 
 class ParsedFile(BaseModel):

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.arxiv import arxiv_url, parse_arxiv_id
 from bot.domain.models import Entry, ParsedFile, ParseIssue, Severity
+from bot.domain.note_meta import commentary_parts, mark_meta, split_leading_urls
 from bot.domain.parse_digest import (
     has_hangul,
     join_paragraphs,
@@ -65,6 +66,7 @@ class _Note:
     links: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     english: list[str] = field(default_factory=list)
+    english_at: list[int] = field(default_factory=list)  # the line each English block starts on
     extra: dict[int, str] = field(default_factory=dict)  # commentary that replaces a line's text
 
     def warn(self, line: int | None, name: str, message: str) -> None:
@@ -154,6 +156,7 @@ def _mark_english(note: _Note) -> None:
             if closed is None:
                 note.warn(start + 1, "commentary_en", "<english> block is not closed; add </english>")
         note.english.append(join_paragraphs(_EN_CLOSE.sub("", "\n".join(body), count=1).split("\n")))
+        note.english_at.append(start)
 
 
 def _first_url(text: str) -> str | None:
@@ -357,6 +360,7 @@ def parse_note(text: str, path: str, note_date: dt.date | None) -> ParsedFile:
     if not text.strip():
         error = ParseIssue(path=path, line=1, message="file is empty")
         return ParsedFile(path=path, kind="note", issues=[error])
+    meta = mark_meta(lines, note.role, lambda line, name, message: note.warn(line, name, message))
     # Whole-text checks skip the passes most notes do not need.
     if "[[" in text or "links" in text.lower():
         _mark_links(note)
@@ -375,6 +379,8 @@ def parse_note(text: str, path: str, note_date: dt.date | None) -> ParsedFile:
     if not note.tags:
         _take_trailing_tags(note)
     commentary = join_paragraphs([note.extra.get(i, "" if note.role[i] else s) for i, s in enumerate(lines)])
+    commentary, urls = split_leading_urls(commentary)  # a project page above the words is a link
+    note.links.extend(url for url in urls if url not in note.links)
     commentary_en = "\n\n".join(block for block in note.english if block)
     if not commentary_en:
         commentary, commentary_en = split_translation(commentary)
@@ -400,5 +406,9 @@ def parse_note(text: str, path: str, note_date: dt.date | None) -> ParsedFile:
         tags=note.tags,
         note_date=note_date,
         line=(header.title_line + 1) if header.title_line is not None else 1,
+        parts=commentary_parts(
+            meta, lines, note.role, note.extra, list(zip(note.english_at, note.english, strict=True))
+        ),
+        entry_dates=meta.entry_dates,
     )
     return ParsedFile(path=path, kind="note", entries=[entry], issues=note.issues)

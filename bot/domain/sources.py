@@ -52,6 +52,15 @@ def decode_source(data: bytes, name: str) -> tuple[str | None, ParseIssue | None
         )
     if not text.strip():
         return None, ParseIssue(path=name, line=1, message="file is empty")
+    nul = text.find("\x00")
+    if nul >= 0:  # past the binary sniff's sample: refuse it rather than store NULs in titles
+        line = text.count("\n", 0, nul) + 1
+        return None, ParseIssue(
+            path=name,
+            line=line,
+            message=f"NUL byte on line {line}: part of the file is not text; save it as plain UTF-8 "
+            "and upload it again",
+        )
     return text.replace("\r\n", "\n").replace("\r", "\n"), None
 
 

@@ -18,7 +18,7 @@ from bot.services import outbox
 from bot.services.clock import Clock, utc_now
 from bot.services.digest_plan import DigestPlan, plan_digest
 from bot.services.dms import DmEntry, deliver_dms
-from bot.services.routes import guild_config
+from bot.services.routes import GuildConfig, guild_config
 from bot.store.db import Database
 from bot.store.papers import get_papers
 
@@ -50,6 +50,9 @@ class DigestSender(Protocol):
     ) -> int:
         """Send a member their digest DM; raises DmRefused when Discord refuses."""
 
+    async def find_dm(self, dm_channel_id: int, guild_id: int, day: dt.date) -> int | None:
+        """The id of this guild's digest DM for ``day`` already in a DM channel (crash recovery)."""
+
     async def report(self, guild_id: int, text: str) -> None:
         """Tell the guild's moderators (the log channel) about a problem."""
 
@@ -64,39 +67,64 @@ class DigestReport:
     posts_already: int = 0
     posts_failed: int = 0
     posts_in_flight: int = 0
+    posts_retry: int = 0  # failed this time, given back for a later run
     dms_sent: int = 0
+    dms_already: int = 0  # found in the DM channel after a crash: recorded, not resent
     dms_refused: int = 0
     dms_failed: int = 0
+    dms_retry: int = 0  # failed this time (or nothing to link yet), to be retried by a later run
+    dms_in_flight: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        """Every planned post is sent or failed for good; nothing is left to retry."""
-        return self.posts_in_flight == 0 and (
-            self.posts_sent + self.posts_already + self.posts_failed == self.posts_planned
+        """Every planned post and DM is delivered or failed for good; nothing is left to retry."""
+        return (
+            self.posts_in_flight == 0
+            and self.posts_retry == 0
+            and self.dms_in_flight == 0
+            and self.dms_retry == 0
+            and self.posts_sent + self.posts_already + self.posts_failed >= self.posts_planned
         )
 
+    @property
+    def delivered(self) -> int:
+        """Posts and DMs this run sent or reconciled (zero for a run that found everything done)."""
+        return self.posts_sent + self.dms_sent + self.dms_already
 
-class _EntryProgress:
+
+class EntryProgress:
     """Per paper: the first post's link, and an event set once every channel has been tried."""
 
     def __init__(self, plan: DigestPlan) -> None:
         self.remaining = {e.paper_id: len(e.channel_ids) for e in plan.entries}
         self.links: dict[int, tuple[int, int]] = {}
         self.events = {e.paper_id: asyncio.Event() for e in plan.entries}
+        self.channels = {e.paper_id: len(e.channel_ids) for e in plan.entries}
+        self.failed: dict[int, int] = {}  # paper -> its posts that failed for good
         for paper_id, count in self.remaining.items():
             if count == 0:
                 self.events[paper_id].set()
 
     def sent(self, paper_id: int, channel_id: int, message_id: int) -> None:
         self.links.setdefault(paper_id, (channel_id, message_id))
-        self.events[paper_id].set()  # one link is enough for a DM
+        if paper_id in self.events:
+            self.events[paper_id].set()  # one link is enough for a DM
         self.tried(paper_id)
 
-    def tried(self, paper_id: int) -> None:
+    def tried(self, paper_id: int, *, final: bool = False) -> None:
+        """A post of the paper was attempted; ``final``: it failed for good (not given back)."""
+        if final:
+            self.failed[paper_id] = self.failed.get(paper_id, 0) + 1
+        if paper_id not in self.remaining:  # an outbox row whose entry left the plan
+            return
         self.remaining[paper_id] -= 1
         if self.remaining[paper_id] <= 0:
             self.events[paper_id].set()
+
+    def never_posted(self, paper_id: int) -> bool:
+        """Every post of the paper failed for good (a DM has nothing to link to, now or later)."""
+        return self.failed.get(paper_id, 0) >= self.channels.get(paper_id, 0)
 
     def release_all(self) -> None:
         for event in self.events.values():
@@ -122,9 +150,10 @@ async def post_digest(
         db, guild_id, day, [(e.paper_id, ch) for e in plan.entries for ch in e.channel_ids], clock=clock
     )
     posts = await outbox.outbox_for(db, guild_id, day)
-    papers = await get_papers(db, [e.paper_id for e in plan.entries])
+    papers = await get_papers(db, sorted({p.paper_id for p in posts} | {e.paper_id for e in plan.entries}))
     config = await guild_config(db, guild_id)
-    progress = _EntryProgress(plan)
+    progress = EntryProgress(plan)
+    claimed: set[int] = set()
     by_channel: dict[int, list[outbox.OutboxPost]] = {}
     for post in posts:
         by_channel.setdefault(post.channel_id, []).append(post)
@@ -137,35 +166,33 @@ async def post_digest(
                 continue
             if post.state == "failed":
                 report.posts_failed += 1
-                progress.tried(post.paper_id)
+                progress.tried(post.paper_id, final=True)
                 continue
             try:
                 await _send_one(
-                    db,
-                    sender,
-                    post,
-                    papers[post.paper_id],
-                    config.language,
-                    config.threads,
-                    report,
-                    progress,
-                    clock,
+                    db, sender, post, papers.get(post.paper_id), config, report, progress, claimed, clock
                 )
             except ChannelUnavailable as exc:
                 for rest in queue[index:]:
                     if rest.state != "sent":
                         await outbox.record_failed(db, rest.id, str(exc), retry=False)
                         report.posts_failed += 1
-                        progress.tried(rest.paper_id)
+                        progress.tried(rest.paper_id, final=True)
                 message = f"cannot post in <#{channel_id}>: {exc}; skipped {len(queue) - index} posts"
                 report.problems.append(message)
                 await _report(sender, guild_id, message)
                 return
+            except Exception as exc:
+                # Isolated: this post is given back (its error recorded), the channel's next post goes on.
+                log.exception("post %s to channel %s failed unexpectedly", post.id, channel_id)
+                if post.id in claimed:  # only this run's claim is ours to give back
+                    await _give_back(db, post.id, exc, report, progress, post.paper_id)
+                else:
+                    report.posts_retry += 1
+                    progress.tried(post.paper_id)
 
     dms = asyncio.create_task(
-        deliver_dms(
-            db, sender, guild_id, day, plan, papers, progress.events, progress.links, report, clock=clock
-        ),
+        deliver_dms(db, sender, guild_id, day, plan, papers, progress, report, clock=clock),
         name=f"digest-dms-{guild_id}-{day}",
     )
     try:
@@ -173,25 +200,57 @@ async def post_digest(
     finally:
         progress.release_all()
         await dms
+    # Nothing this run claimed stays in 'sending' once it ends (a crash never gets here).
+    stranded = await outbox.release(db, claimed, "the run ended before this post was recorded")
+    if stranded:
+        report.posts_retry += stranded
+        report.problems.append(f"{stranded} posts were not finished; they will be retried")
     if report.problems:
         log.warning("digest %s for guild %s: %s", day, guild_id, "; ".join(report.problems))
     return report
+
+
+async def _give_back(
+    db: Database,
+    post_id: int,
+    exc: BaseException,
+    report: DigestReport,
+    progress: EntryProgress,
+    paper_id: int,
+) -> None:
+    """Record the error on the post; retry it later unless it has failed too often already."""
+    attempts = int(await db.fetchval("SELECT attempts FROM posts WHERE id = ?", (post_id,)) or 0)
+    retry = attempts < outbox.MAX_ATTEMPTS
+    await outbox.record_failed(db, post_id, f"{type(exc).__name__}: {exc}", retry=retry)
+    if retry:
+        report.posts_retry += 1
+        report.problems.append(f"post of paper {paper_id} will be retried ({type(exc).__name__}: {exc})")
+    else:
+        report.posts_failed += 1
+        report.problems.append(f"post of paper {paper_id} failed {attempts} times; given up: {exc}")
+    progress.tried(paper_id, final=not retry)
 
 
 async def _send_one(
     db: Database,
     sender: DigestSender,
     post: outbox.OutboxPost,
-    paper: Paper,
-    language: str,
-    threads: bool,
+    paper: Paper | None,
+    config: GuildConfig,
     report: DigestReport,
-    progress: _EntryProgress,
+    progress: EntryProgress,
+    claimed_ids: set[int],
     clock: Clock,
 ) -> None:
     claimed = await outbox.claim(db, post.id, clock=clock)
     if claimed is None:
         report.posts_in_flight += 1  # another run holds a fresh claim on it
+        return
+    claimed_ids.add(claimed.id)
+    if paper is None:
+        await outbox.record_failed(db, claimed.id, "the paper no longer exists", retry=False)
+        report.posts_failed += 1
+        progress.tried(claimed.paper_id, final=True)
         return
     if claimed.attempts > 1 and claimed.digest_date is not None:
         existing = await sender.find_post(claimed.channel_id, claimed.paper_id, claimed.digest_date)
@@ -201,15 +260,15 @@ async def _send_one(
             progress.sent(claimed.paper_id, claimed.channel_id, existing)
             return
     try:
-        message_id, thread_id = await sender.send_post(claimed, paper, language=language, thread=threads)
+        message_id, thread_id = await sender.send_post(
+            claimed, paper, language=config.language, thread=config.threads
+        )
     except ChannelUnavailable:
         raise
     except Exception as exc:
         # discord.py already retried 429s and 5xx; give it back for the next run.
         log.warning("post %s to channel %s failed: %s", claimed.id, claimed.channel_id, exc)
-        await outbox.record_failed(db, claimed.id, str(exc), retry=True)
-        report.problems.append(f"post of paper {claimed.paper_id} to <#{claimed.channel_id}> will be retried")
-        progress.tried(claimed.paper_id)
+        await _give_back(db, claimed.id, exc, report, progress, claimed.paper_id)
         return
     await outbox.record_sent(db, claimed.id, message_id, thread_id=thread_id, clock=clock)
     report.posts_sent += 1

@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING
 from bot.domain.models import Paper
 from bot.domain.tags import tag_key
 from bot.services.clock import Clock, utc_now
+from bot.services.outbox import LEASE
 from bot.store.db import Database, in_chunks
 
 if TYPE_CHECKING:
     from bot.services.digest_plan import DigestPlan
-    from bot.services.digest_run import DigestReport, DigestSender
+    from bot.services.digest_run import DigestReport, DigestSender, EntryProgress
 
 log = logging.getLogger(__name__)
 DM_CONCURRENCY = 16
+MAX_DM_ATTEMPTS = 5
+UNFINISHED = "the run ended before this DM was recorded"
 
 
 @dataclass(frozen=True)
@@ -56,23 +59,34 @@ def dm_nonce(user_id: int, guild_id: int, day: dt.date) -> str:
     return "dm" + hashlib.blake2b(f"{user_id}:{guild_id}:{day}".encode(), digest_size=11).hexdigest()
 
 
-async def _claim_all(db: Database, user_ids: list[int], guild_id: int, day: dt.date, now: str) -> set[int]:
-    """The members this run should DM (none sent, refused or in progress before), claimed in one transaction.
+async def _claim_all(
+    db: Database, user_ids: list[int], guild_id: int, day: dt.date, now: dt.datetime
+) -> dict[int, int]:
+    """The members this run should DM, claimed in one transaction: member id → attempt number.
 
+    New members, failed ones with attempts left, and ones whose sender's claim went stale (it died
+    between sending and recording: the DM channel is searched before anything is resent).
     One transaction, not one per member: hundreds of small ones would hold the write lock while the channel
     workers wait to record their first posts.
     """
-    claimed: set[int] = set()
+    claimed: dict[int, int] = {}
+    stamp = now.isoformat(timespec="seconds")
+    stale = (now - LEASE).isoformat(timespec="seconds")
     async with db.transaction() as conn:
         for chunk in in_chunks(user_ids, 200):
-            rows = ",".join("(?,?,?,'sending',?)" for _ in chunk)
+            rows = ",".join("(?,?,?,'sending',?,1)" for _ in chunk)
+            values: list[object] = [
+                v for user_id in chunk for v in (user_id, guild_id, day.isoformat(), stamp)
+            ]
             cur = await conn.execute(
-                f"INSERT INTO dm_deliveries (user_id, guild_id, digest_date, state, updated_at) VALUES {rows} "  # noqa: S608
-                "ON CONFLICT DO UPDATE SET state = 'sending', updated_at = excluded.updated_at "
-                "WHERE dm_deliveries.state = 'failed' RETURNING user_id",
-                [value for user_id in chunk for value in (user_id, guild_id, day.isoformat(), now)],
+                "INSERT INTO dm_deliveries (user_id, guild_id, digest_date, state, updated_at, attempts) "  # noqa: S608
+                f"VALUES {rows} ON CONFLICT DO UPDATE SET state = 'sending', updated_at = excluded.updated_at, "
+                "attempts = dm_deliveries.attempts + 1 WHERE (dm_deliveries.state = 'failed' "
+                "AND dm_deliveries.attempts < ?) OR (dm_deliveries.state = 'sending' "
+                "AND dm_deliveries.updated_at <= ?) RETURNING user_id, attempts",
+                [*values, MAX_DM_ATTEMPTS, stale],
             )
-            claimed.update(int(row[0]) for row in await cur.fetchall())
+            claimed.update({int(row[0]): int(row[1]) for row in await cur.fetchall()})
     return claimed
 
 
@@ -86,12 +100,25 @@ async def _finish(
     *,
     message_id: int | None = None,
     error: str | None = None,
+    final: bool = False,
 ) -> None:
+    """Record a member's outcome; ``final`` failures are not retried (attempts set to the maximum)."""
     await db.execute(
-        "UPDATE dm_deliveries SET state = ?, message_id = ?, error = ?, updated_at = ? "
-        "WHERE user_id = ? AND guild_id = ? AND digest_date = ?",
-        (state, message_id, error, now, user_id, guild_id, day.isoformat()),
+        "UPDATE dm_deliveries SET state = ?, message_id = ?, error = ?, updated_at = ?, "
+        "attempts = CASE WHEN ? THEN max(attempts, ?) ELSE attempts END "
+        "WHERE user_id = ? AND guild_id = ? AND digest_date = ? AND state = 'sending'",
+        (state, message_id, error, now, final, MAX_DM_ATTEMPTS, user_id, guild_id, day.isoformat()),
     )
+
+
+async def days_to_drain(db: Database, guild_id: int, since: dt.date) -> set[dt.date]:
+    """Days from ``since`` on with a DM still to deliver (claimed, or failed with attempts left)."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT digest_date FROM dm_deliveries WHERE guild_id = ? AND digest_date >= ? "
+        "AND (state = 'sending' OR (state = 'failed' AND attempts < ?))",
+        (guild_id, since.isoformat(), MAX_DM_ATTEMPTS),
+    )
+    return {dt.date.fromisoformat(r["digest_date"]) for r in rows}
 
 
 async def deliver_dms(
@@ -101,34 +128,60 @@ async def deliver_dms(
     day: dt.date,
     plan: DigestPlan,
     papers: dict[int, Paper],
-    ready: dict[int, asyncio.Event],
-    links: dict[int, tuple[int, int]],
+    progress: EntryProgress,
     report: DigestReport,
     *,
     clock: Clock = utc_now,
 ) -> None:
-    """Send each subscriber one DM, as soon as all of its entries are posted. Failures stay per member."""
+    """Send each subscriber one DM, as soon as all of its entries are posted. Failures stay per member.
+
+    Nothing this run claimed is left in ``sending`` when it returns normally: every member ends sent,
+    refused or failed (retried by a later run while attempts remain).
+    """
     from bot.services.digest_run import DmRefused
 
-    wanted = await recipients(db, guild_id, plan)
+    try:
+        wanted = await recipients(db, guild_id, plan)
+    except Exception as exc:
+        log.exception("could not list the DM recipients of %s for guild %s", day, guild_id)
+        report.problems.append(f"DMs not sent: {exc}")
+        report.dms_retry += 1
+        return
     if not wanted:
         return
     gate = asyncio.Semaphore(DM_CONCURRENCY)
 
-    async def one(user_id: int, paper_ids: list[int]) -> None:
+    async def dm_worker(user_id: int, paper_ids: list[int], attempt: int) -> None:
         now = clock().isoformat(timespec="seconds")
         try:
             async with gate:
                 dm_channel = await sender.open_dm(user_id)
-            await asyncio.gather(*(ready[p].wait() for p in paper_ids))
+            if attempt > 1:  # the last sender may have died after sending: look before resending
+                async with gate:
+                    found = await sender.find_dm(dm_channel, guild_id, day)
+                if found is not None:
+                    report.dms_already += 1
+                    await _finish(db, user_id, guild_id, day, "sent", now, message_id=found)
+                    return
+            await asyncio.gather(*(progress.events[p].wait() for p in paper_ids))
             entries = [
-                DmEntry(p, papers[p].title, papers[p].link, links.get(p), papers[p].tags)
+                DmEntry(p, papers[p].title, papers[p].link, progress.links.get(p), papers[p].tags)
                 for p in paper_ids
-                if p in links
+                if p in progress.links
             ]
             if not entries:
+                # final only when every post failed for good; one in flight or given back comes later
+                later = not all(progress.never_posted(p) for p in paper_ids)
+                report.dms_retry += later
                 await _finish(
-                    db, user_id, guild_id, day, "failed", now, error="none of the entries was posted"
+                    db,
+                    user_id,
+                    guild_id,
+                    day,
+                    "failed",
+                    now,
+                    error="none of the entries was posted",
+                    final=not later,
                 )
                 return
             async with gate:
@@ -140,11 +193,39 @@ async def deliver_dms(
             await _finish(db, user_id, guild_id, day, "refused", now, error=str(exc))
         except Exception as exc:
             log.warning("DM to %s for %s failed: %s", user_id, day, exc)
-            report.dms_failed += 1
-            await _finish(db, user_id, guild_id, day, "failed", now, error=str(exc)[:500])
+            final = attempt >= MAX_DM_ATTEMPTS
+            report.dms_failed += final
+            report.dms_retry += not final
+            await _finish(db, user_id, guild_id, day, "failed", now, error=str(exc)[:500], final=final)
         else:
             report.dms_sent += 1
             await _finish(db, user_id, guild_id, day, "sent", now, message_id=message_id)
 
-    claimed = await _claim_all(db, list(wanted), guild_id, day, clock().isoformat(timespec="seconds"))
-    await asyncio.gather(*(one(user_id, wanted[user_id]) for user_id in wanted if user_id in claimed))
+    claimed = await _claim_all(db, list(wanted), guild_id, day, clock())
+    others = [u for u in wanted if u not in claimed]
+    if others:
+        report.dms_in_flight += int(
+            await db.fetchval(
+                "SELECT count(*) FROM dm_deliveries WHERE guild_id = ? AND digest_date = ? "
+                "AND state = 'sending'",
+                (guild_id, day.isoformat()),
+            )
+            or 0
+        ) - len(claimed)
+    results = await asyncio.gather(
+        *(dm_worker(user_id, wanted[user_id], claimed[user_id]) for user_id in wanted if user_id in claimed),
+        return_exceptions=True,
+    )
+    crashed = [r for r in results if isinstance(r, BaseException) and not isinstance(r, Exception)]
+    if crashed:
+        raise crashed[0]
+    for error in (r for r in results if isinstance(r, Exception)):  # _finish itself failed
+        log.error("a DM could not be recorded: %s", error)
+    # Nothing stays in 'sending' after a run that ends normally.
+    stamp = clock().isoformat(timespec="seconds")
+    async with db.transaction() as conn:
+        for chunk in in_chunks(sorted(claimed), 500):
+            marks = ",".join("?" * len(chunk))
+            sql = f"UPDATE dm_deliveries SET state = 'failed', error = ?, updated_at = ? WHERE guild_id = ? AND digest_date = ? AND state = 'sending' AND user_id IN ({marks})"  # noqa: S608
+            cur = await conn.execute(sql, (UNFINISHED, stamp, guild_id, day.isoformat(), *chunk))
+            report.dms_retry += cur.rowcount

@@ -23,12 +23,12 @@ into ``<target>/<YYYY>/<YYMMDD> <safe title>.md`` dated by the paper's first not
 (``<target>/undated/<safe title>.md`` without one).
 
 What comes back when the folder is ingested into an empty database: the same papers (arXiv ids,
-titles, authors, abstracts, first-seen dates, links) and tags (keys and display forms). A paper's
-commentaries are written as consecutive paragraphs, so a paper with several of them comes back
-with one commentary holding all their paragraphs in order (and their English versions joined the
-same way); member-written commentary becomes curator commentary, because a note has no author
-field. A paper with an arXiv id reads back with the arXiv abs URL as its URL. Edit history, entries,
-posts, reactions and subscriptions are not part of a note.
+titles, authors, abstracts, first-seen dates, links), tags (keys and display forms), commentary rows
+(each with its author and dates) and digest entries. A note that one plain curator commentary dated
+by the note would not describe exactly (several commentaries, a member's, other dates, entries on
+other days) carries ``<!-- paperbot:… -->`` lines (see :mod:`bot.domain.note_meta`). A paper with an
+arXiv id reads back with the arXiv abs URL as its URL. Edit history, posts, reactions and
+subscriptions are not part of a note.
 
 Every note is parsed again before it is written: when the preferred title line would not give the
 title and authors back, the plain ``Title (Authors)`` form is tried, and a note that still loses a
@@ -38,6 +38,7 @@ field (a digest title with two spaces in a row, say) is listed in ``ExportReport
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import re
 import unicodedata
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from bot.domain.models import Paper
+from bot.domain.note_meta import day_stamp, render_commentary, render_entries, split_leading_urls
 from bot.domain.parse_note import parse_note
 from bot.domain.sources import note_date_from_filename
 from bot.domain.tags import find_tags, tag_key
@@ -57,9 +59,15 @@ UNDATED = "undated"
 MAX_TITLE_BYTES = 150
 # Path separators, characters Windows refuses, and the ones Obsidian gives a meaning in link targets.
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|#^\[\]]')
+# Bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE and kin) make "gpj.exe" look like "exe.jpg".
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _WINDOWS_RESERVED = frozenset(
     {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)), *(f"lpt{n}" for n in range(1, 10))}
 )
+
+
+class ExportError(Exception):
+    """The export cannot be written where asked (the target is a file, a folder cannot be made)."""
 
 
 @dataclass
@@ -70,8 +78,8 @@ class ExportReport:
     notes: int = 0
     undated: int = 0
     renamed: int = 0  # titles whose file name was taken, written with a " (2)" style suffix
-    merged_commentary: int = 0  # papers whose several commentaries share one note
-    member_commentary: int = 0  # commentaries by members, which re-import as curator commentary
+    merged_commentary: int = 0  # papers whose note carries several commentaries (each read back as its own)
+    member_commentary: int = 0  # commentaries by members (read back with their author)
     tags_by_key: int = 0  # tags whose display form is not a valid #tag, written by their key
     inexact: dict[int, list[str]] = field(default_factory=dict)  # paper id -> fields a re-import changes
     paths: list[Path] = field(default_factory=list)
@@ -80,22 +88,23 @@ class ExportReport:
         """One line for the CLI."""
         return (
             f"{self.notes} notes in {self.target} ({self.undated} undated, {self.renamed} renamed); "
-            f"{self.merged_commentary} papers with several commentaries merged into one note, "
-            f"{self.member_commentary} member commentaries written as curator text; "
+            f"{self.merged_commentary} notes with several commentaries, "
+            f"{self.member_commentary} member commentaries (kept with their authors and dates); "
             f"{len(self.inexact)} notes that will not read back exactly"
         )
 
 
 def safe_title(title: str, *, max_bytes: int = MAX_TITLE_BYTES) -> str:
     """A file-name-safe form of a title: no separators or reserved characters, at most ``max_bytes``."""
-    text = _UNSAFE.sub(" ", unicodedata.normalize("NFC", title))
+    text = _UNSAFE.sub(" ", _BIDI.sub("", unicodedata.normalize("NFC", title)))
     text = " ".join(text.split()).strip(" .")
     encoded = text.encode("utf-8")
     if len(encoded) > max_bytes:
         text = encoded[:max_bytes].decode("utf-8", "ignore").rstrip(" .")
     if not text:
         return "untitled"
-    if text.casefold() in _WINDOWS_RESERVED:
+    # Windows reserves these names with any extension too ("con.txt.md", "nul.tar.gz.md").
+    if text.split(".", 1)[0].strip().casefold() in _WINDOWS_RESERVED:
         return f"_{text}"
     return text
 
@@ -135,14 +144,53 @@ def _headings(paper: Paper) -> list[str]:
     return [f"*{paper.title}* ({names})", f"{paper.title} ({names})"]
 
 
-def _compose(paper: Paper, heading: str) -> str:
+@dataclass(frozen=True)
+class PaperExtras:
+    """What a Paper model does not carry but a note must: entry dates, commentary authors and dates."""
+
+    entry_dates: list[dt.date] = field(default_factory=list)
+    commentary: dict[int, tuple[int | None, str, str]] = field(default_factory=dict)  # id -> author_id, dates
+
+
+def _plain(paper: Paper, extras: PaperExtras) -> tuple[bool, bool]:
+    """Whether a plain note reads back exactly: (its entries, its commentary)."""
+    day = paper.first_seen
+    entries_plain = extras.entry_dates == ([day] if day else [])
+    written = [c for c in paper.commentary if c.body.strip() or c.body_en.strip()]
+    if not written:
+        return entries_plain, True
+    stamp = day_stamp(day) if day else None
+    only = written[0]
+    author_id, created, updated = extras.commentary.get(only.id, (None, "", ""))
+    commentary_plain = (
+        len(written) == 1
+        and only.author == CURATOR
+        and author_id is None
+        and stamp is not None
+        and created == updated == stamp
+        and only.body.strip() == split_leading_urls(only.body)[0]
+    )
+    return entries_plain, commentary_plain
+
+
+def _compose(paper: Paper, heading: str, extras: PaperExtras | None = None) -> str:
+    # Without the database's extras (render_note on a bare Paper), a plain note.
+    entries_plain, commentary_plain = _plain(paper, extras) if extras is not None else (True, True)
+    extras = extras or PaperExtras()
     blocks: list[str] = []
     if paper.link:
         blocks.append(paper.link)
     blocks.append(heading)
     if paper.abstract.strip():
         blocks.append(_quote(paper.abstract.strip()))
+    if not entries_plain:
+        blocks.append(render_entries(extras.entry_dates))
     for commentary in paper.commentary:
+        if not (commentary.body.strip() or commentary.body_en.strip()):
+            continue
+        if not commentary_plain:
+            author_id, created, updated = extras.commentary.get(commentary.id, (None, "", ""))
+            blocks.append(render_commentary(commentary.author, author_id, created, updated))
         if commentary.body.strip():
             blocks.append(commentary.body.strip())
         if commentary.body_en.strip():
@@ -191,11 +239,11 @@ def lost_fields(paper: Paper, text: str, name: str) -> list[str]:
     return [field for field, value in expected.items() if actual[field] != value]
 
 
-def _render_checked(paper: Paper, name: str) -> tuple[str, list[str]]:
+def _render_checked(paper: Paper, name: str, extras: PaperExtras | None = None) -> tuple[str, list[str]]:
     """The note text, and the fields it loses (none unless no heading form reads back exactly)."""
     first: tuple[str, list[str]] | None = None
     for heading in _headings(paper):
-        text = _compose(paper, heading)
+        text = _compose(paper, heading, extras)
         lost = lost_fields(paper, text, name)
         if not lost:
             return text, []
@@ -219,13 +267,15 @@ def _unique(path: PurePosixPath, used: set[str]) -> PurePosixPath:
     return candidate
 
 
-def _render_and_write(target: Path, papers: list[Paper], report: ExportReport) -> None:
+def _render_and_write(
+    target: Path, papers: list[Paper], extras: dict[int, PaperExtras], report: ExportReport
+) -> None:
     """Render, check and write every note (run in a worker thread: parsing thousands takes a second)."""
     used: set[str] = set()
     for paper in papers:
         wanted = note_path(paper)
         relative = _unique(wanted, used)
-        text, lost = _render_checked(paper, relative.name)
+        text, lost = _render_checked(paper, relative.name, extras.get(paper.id, PaperExtras()))
         if lost:
             report.inexact[paper.id] = lost
         report.renamed += relative != wanted
@@ -248,6 +298,8 @@ async def export_vault(db: Database, target: Path) -> ExportReport:
     note would not read back exactly (a title only a digest could hold, say) are listed in
     ``report.inexact`` with the fields that would change.
     """
+    if await asyncio.to_thread(lambda: target.exists() and not target.is_dir()):
+        raise ExportError(f"{target} is a file; give a folder to export the notes into")
     report = ExportReport(target=target)
     # Ordered by content, not ids, so two papers sharing a name get the same suffixes on every export.
     rows = await db.fetchall(
@@ -258,5 +310,26 @@ async def export_vault(db: Database, target: Path) -> ExportReport:
     for chunk in in_chunks(ids):
         found = await get_papers(db, chunk)
         papers.extend(found[pid] for pid in chunk)
-    await asyncio.to_thread(_render_and_write, target, papers, report)
+    extras = await _extras(db)
+    try:
+        await asyncio.to_thread(_render_and_write, target, papers, extras, report)
+    except OSError as exc:
+        where = exc.filename or target
+        raise ExportError(f"cannot write {where}: {exc.strerror or exc}") from exc
     return report
+
+
+async def _extras(db: Database) -> dict[int, PaperExtras]:
+    extras: dict[int, PaperExtras] = {}
+    for row in await db.fetchall("SELECT paper_id, digest_date FROM entries ORDER BY paper_id, digest_date"):
+        extras.setdefault(row["paper_id"], PaperExtras()).entry_dates.append(
+            dt.date.fromisoformat(row["digest_date"])
+        )
+    rows = await db.fetchall("SELECT id, paper_id, author_id, created_at, updated_at FROM commentary")
+    for row in rows:
+        extras.setdefault(row["paper_id"], PaperExtras()).commentary[row["id"]] = (
+            row["author_id"],
+            row["created_at"],
+            row["updated_at"],
+        )
+    return extras

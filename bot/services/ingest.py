@@ -18,7 +18,8 @@ from pathlib import Path
 from bot.domain.models import ParsedFile, ParseIssue
 from bot.domain.sources import iter_source_files, parse_bytes
 from bot.services.ingest_sources import retract_sources
-from bot.services.ingest_write import write_parsed
+from bot.services.ingest_upload import UploadChanges, credited, describe, upload_key
+from bot.services.ingest_write import WriteResult, write_parsed
 from bot.store.db import Database, in_chunks
 
 Progress = Callable[[int, int], None]
@@ -40,6 +41,7 @@ class IngestReport:
     errors: list[ParseIssue] = field(default_factory=list)
     paper_ids: set[int] = field(default_factory=set)
     digest_dates: set[dt.date] = field(default_factory=set)
+    upload: UploadChanges | None = None  # for a moderator's upload: what it added, changed, removed
 
     @property
     def ok(self) -> bool:
@@ -150,13 +152,21 @@ def _read_and_parse(
 
 
 async def ingest_upload(db: Database, data: bytes, name: str) -> IngestReport:
-    """Ingest an uploaded digest or note (a moderator's attachment); stored only if it parses cleanly."""
+    """Ingest an uploaded digest or note (a moderator's attachment); stored only if it parses cleanly.
+
+    The upload replaces the earlier upload of the same digest (see :mod:`bot.services.ingest_upload`),
+    never another one of the same name; ``report.upload`` says what it added, changed and removed, and
+    holds the entries it dropped until a moderator confirms their removal.
+    """
     report = IngestReport(files=1)
     parsed = parse_bytes(data, name)
     _collect(report, parsed)
     if parsed.ok:
         digest = hashlib.sha256(data).hexdigest()
-        await _write_batch(db, [(parsed, f"upload:{name}", digest)], report)
+        key, replaced = await upload_key(db, parsed, digest)
+        before = await credited(db, key)
+        result = await _write_batch(db, [(parsed, key, digest)], report, keep_entries=True)
+        report.upload = await describe(db, key, replaced, digest, before, result)
     return report
 
 
@@ -180,9 +190,16 @@ async def _known_hashes(db: Database, keys: list[str]) -> dict[str, tuple[str, i
     return known
 
 
-async def _write_batch(db: Database, batch: list[tuple[ParsedFile, str, str]], report: IngestReport) -> None:
-    result = await write_parsed(db, batch)
+async def _write_batch(
+    db: Database,
+    batch: list[tuple[ParsedFile, str, str]],
+    report: IngestReport,
+    *,
+    keep_entries: bool = False,
+) -> WriteResult:
+    result = await write_parsed(db, batch, keep_entries=keep_entries)
     report.merge_counts(result.new, result.updated, result.unchanged, result.entries)
     report.paper_ids.update(result.paper_ids)
     for parsed, _key, _digest in batch:
         report.digest_dates.update(e.note_date for e in parsed.entries if e.note_date is not None)
+    return result

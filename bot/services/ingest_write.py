@@ -12,10 +12,11 @@ import aiosqlite
 from bot.domain.arxiv import normalise_title
 from bot.domain.models import Entry, ParsedFile
 from bot.domain.tags import tag_key
+from bot.services.ingest_commentary import CURATOR, clean_commentary, write_commentary
 from bot.services.ingest_sources import select_in, write_entry_sources, write_tag_sources
 from bot.store.db import Database
 
-CURATOR = "curator"
+__all__ = ["CURATOR", "Draft", "WriteResult", "write_parsed"]
 
 
 @dataclass
@@ -71,6 +72,10 @@ class WriteResult:
     unchanged: int = 0
     entries: int = 0
     paper_ids: set[int] = field(default_factory=set)
+    changed_ids: set[int] = field(default_factory=set)  # existing papers this batch changed
+    lost_tags: set[int] = field(default_factory=set)  # papers that lost a tag no file lists any more
+    dropped_entries: set[int] = field(default_factory=set)  # entries these files no longer list
+    kept_entries: set[int] = field(default_factory=set)  # ...that stay until a moderator confirms
 
 
 def _now() -> str:
@@ -105,9 +110,17 @@ async def _max_id(conn: aiosqlite.Connection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -> WriteResult:
-    """Store a batch of cleanly parsed files (with their source keys and hashes) in one transaction."""
+async def write_parsed(
+    db: Database, batch: list[tuple[ParsedFile, str, str]], *, keep_entries: bool = False
+) -> WriteResult:
+    """Store a batch of cleanly parsed files (with their source keys and hashes) in one transaction.
+
+    ``keep_entries``: an entry a file no longer lists, that would be deleted, stays (and is reported)
+    until a moderator confirms its removal.
+    """
     items = [(parsed, key, e) for parsed, key, _ in batch for e in parsed.entries]
+    for _, _, entry in items:
+        clean_commentary(entry)
     items.sort(key=lambda item: _day(item[2], item[0]) or "")
     arxiv_ids = sorted({e.arxiv_id for _, _, e in items if e.arxiv_id})
     title_keys = sorted({normalise_title(e.title) for _, _, e in items})
@@ -184,18 +197,29 @@ async def write_parsed(db: Database, batch: list[tuple[ParsedFile, str, str]]) -
         changed: set[int] = {int(str(row[-1])) for row in updates}
         displays = {tag_key(t): t for _, _, e, _ in resolved for t in e.tags}
         tag_ids, tagged = await _write_tags(conn, drafts, before_tags, displays)
-        changed |= tagged | await write_tag_sources(conn, [key for _, key, _ in batch], resolved, tag_ids)
-        changed |= await _write_commentary(conn, resolved, now)
-        result.entries = await _write_entries_and_sources(conn, batch, resolved, now)
+        changed |= tagged | await write_commentary(conn, resolved, now, _day)
+        result.entries = await _write_entries_and_sources(conn, batch, resolved, now, result, keep_entries)
+        # after the entries: a paper whose dropped entry awaits confirmation keeps this file's tags too
+        kept_papers = await _papers_of(conn, result.kept_entries)
+        result.lost_tags = await write_tag_sources(
+            conn, [key for _, key, _ in batch], resolved, tag_ids, keep_papers=kept_papers
+        )
+        changed |= result.lost_tags
         touched.update({int(str(row[0])) for row in inserts} | changed)
     for draft in drafts:
         assert draft.id is not None
         result.paper_ids.add(draft.id)
         if draft.original and draft.id in changed:
             result.updated += 1
+            result.changed_ids.add(draft.id)
         elif draft.original:
             result.unchanged += 1
     return result
+
+
+async def _papers_of(conn: aiosqlite.Connection, entry_ids: set[int]) -> set[int]:
+    rows = await select_in(conn, "SELECT paper_id FROM entries WHERE id IN ({marks})", sorted(entry_ids))
+    return {int(r["paper_id"]) for r in rows}
 
 
 async def _write_tags(
@@ -222,63 +246,13 @@ async def _write_tags(
     return tag_ids, changed
 
 
-async def _write_commentary(
-    conn: aiosqlite.Connection, resolved: list[tuple[ParsedFile, str, Entry, Draft]], now: str
-) -> set[int]:
-    paper_ids = sorted({d.id for *_, d in resolved if d.id is not None})
-    rows = await select_in(
-        conn,
-        "SELECT id, paper_id, origin, body, body_en FROM commentary WHERE paper_id IN ({marks})",
-        list(paper_ids),
-    )
-    by_origin = {(r["paper_id"], r["origin"]): r for r in rows}
-    # The same words from another note (a digest repeating a vault note) are one commentary.
-    by_body: dict[tuple[int, str], tuple[int, str]] = {
-        (r["paper_id"], r["body"].strip()): (r["id"], r["body_en"]) for r in rows
-    }
-    inserts, updates, revisions, changed = [], [], [], set()
-    for _, key, entry, draft in resolved:
-        assert draft.id is not None
-        body, body_en = entry.commentary.strip(), entry.commentary_en.strip()
-        if not body and not body_en:
-            continue
-        old = by_origin.get((draft.id, key))
-        same = by_body.get((draft.id, body))
-        if old is not None:
-            if (old["body"], old["body_en"]) != (body, body_en):
-                revisions.append((old["id"], old["body"], old["body_en"], CURATOR, now))
-                updates.append((body, body_en, now, old["id"]))
-                changed.add(draft.id)
-        elif same is None:
-            inserts.append((draft.id, body, body_en, CURATOR, key, now, now))
-            by_body[(draft.id, body)] = (-len(inserts), body_en)  # negative: index of a pending insert
-            changed.add(draft.id)
-        elif body_en and not same[1]:
-            ref = same[0]
-            if ref < 0:
-                inserts[-ref - 1] = (*inserts[-ref - 1][:2], body_en, *inserts[-ref - 1][3:])
-            else:
-                updates.append((body, body_en, now, ref))
-            by_body[(draft.id, body)] = (ref, body_en)
-            changed.add(draft.id)
-    await conn.executemany(
-        "INSERT INTO commentary_revisions (commentary_id, body, body_en, editor, edited_at) VALUES (?,?,?,?,?)",
-        revisions,
-    )
-    await conn.executemany("UPDATE commentary SET body=?, body_en=?, updated_at=? WHERE id=?", updates)
-    await conn.executemany(
-        "INSERT OR IGNORE INTO commentary (paper_id, body, body_en, author, origin, created_at, updated_at)"
-        " VALUES (?,?,?,?,?,?,?)",
-        inserts,
-    )
-    return changed
-
-
 async def _write_entries_and_sources(
     conn: aiosqlite.Connection,
     batch: list[tuple[ParsedFile, str, str]],
     resolved: list[tuple[ParsedFile, str, Entry, Draft]],
     now: str,
+    result: WriteResult,
+    keep: bool,
 ) -> int:
     await conn.executemany(
         "INSERT INTO sources (key, kind, sha256, entries, ingested_at) VALUES (?,?,?,?,?) "
@@ -294,13 +268,18 @@ async def _write_entries_and_sources(
     dated: set[tuple[str, int, str]] = set()
     for parsed, key, entry, draft in resolved:
         day = _day(entry, parsed)
-        if day is not None and draft.id is not None:
-            position = next(i for i, e in enumerate(parsed.entries) if e is entry)
-            entry_rows.append((draft.id, day, source_ids[key], position, entry.line))
-            dated.add((key, draft.id, day))
+        # an exported note lists the paper's digest dates exactly; any other file gives its own date
+        days = [d.isoformat() for d in entry.entry_dates] if entry.entry_dates is not None else [day]
+        position = next(i for i, e in enumerate(parsed.entries) if e is entry)
+        for listed in days:
+            if listed is not None and draft.id is not None:
+                entry_rows.append((draft.id, listed, source_ids[key], position, entry.line))
+                dated.add((key, draft.id, listed))
     await conn.executemany(
         "INSERT OR IGNORE INTO entries (paper_id, digest_date, source_id, position, line) VALUES (?,?,?,?,?)",
         entry_rows,
     )
-    await write_entry_sources(conn, [key for _, key, _ in batch], dated)
+    result.dropped_entries, result.kept_entries = await write_entry_sources(
+        conn, [key for _, key, _ in batch], dated, keep=keep
+    )
     return len(resolved)

@@ -14,9 +14,11 @@ import sqlite3
 from dataclasses import dataclass
 
 from bot.services.clock import Clock, utc_now
-from bot.store.db import Database
+from bot.store.db import Database, in_chunks
 
 LEASE = dt.timedelta(seconds=60)
+# A post that failed this many times for reasons other than a lost channel is given up (and reported).
+MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,28 @@ async def record_sent(
 async def record_failed(db: Database, post_id: int, error: str, *, retry: bool) -> None:
     """Give the post back for a later run (``retry``), or mark it failed for good (channel gone)."""
     await db.execute(
-        "UPDATE posts SET state = ?, error = ?, claimed_at = NULL WHERE id = ?",
+        "UPDATE posts SET state = ?, error = ?, claimed_at = NULL WHERE id = ? AND state != 'sent'",
         ("pending" if retry else "failed", error[:500], post_id),
     )
+
+
+async def release(db: Database, post_ids: set[int], error: str) -> int:
+    """Give back posts this run claimed but never finished (an unexpected error); returns how many."""
+    released = 0
+    async with db.transaction() as conn:
+        for chunk in in_chunks(sorted(post_ids)):
+            marks = ",".join("?" * len(chunk))
+            sql = f"UPDATE posts SET state = 'pending', claimed_at = NULL, error = coalesce(error, ?) WHERE state = 'sending' AND id IN ({marks}) RETURNING id"  # noqa: S608
+            rows = await conn.execute_fetchall(sql, (error[:500], *chunk))
+            released += len(list(rows))
+    return released
+
+
+async def days_to_drain(db: Database, guild_id: int, since: dt.date) -> set[dt.date]:
+    """Days from ``since`` on with a post still to send (pending, or claimed by a sender)."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT digest_date FROM posts WHERE guild_id = ? AND digest_date >= ? "
+        "AND state IN ('pending', 'sending')",
+        (guild_id, since.isoformat()),
+    )
+    return {dt.date.fromisoformat(r["digest_date"]) for r in rows}

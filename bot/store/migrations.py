@@ -301,9 +301,111 @@ INSERT OR IGNORE INTO entry_sources (entry_id, source)
     SELECT e.id, s.key FROM entries e JOIN sources s ON s.id = e.source_id;
 """
 
-# Migration 5 belongs to issue 12 (another branch); this placeholder keeps the next one at number 6
-# until that lands, when the lead puts issue 12's script in its place.
-_RESERVED_5 = "SELECT 1;"
+_DELIVERY = """
+-- DMs are claimed like posts: a claim older than the lease is reconciled (the DM channel searched
+-- before resending), and a DM that keeps failing is given up after a few attempts. Every row that
+-- exists was attempted once.
+ALTER TABLE dm_deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+UPDATE dm_deliveries SET attempts = 1;
+CREATE INDEX dm_deliveries_open ON dm_deliveries(guild_id, digest_date, state);
+
+-- Entries an upload no longer lists that were never posted stay until a moderator confirms their
+-- removal; each row is one such confirmation, valid while the upload (source, sha256) is current.
+CREATE TABLE upload_removals (
+    id         INTEGER PRIMARY KEY,
+    source     TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    entry_ids  TEXT NOT NULL,                    -- comma-separated entries.id
+    created_at TEXT NOT NULL,
+    done_at    TEXT
+);
+
+-- Every file that gives a commentary (the same paragraph from a digest, its vault note and a
+-- "… 1.md" copy is one row with three sources).
+CREATE TABLE commentary_sources (
+    commentary_id INTEGER NOT NULL REFERENCES commentary(id) ON DELETE CASCADE,
+    source        TEXT NOT NULL,
+    PRIMARY KEY (commentary_id, source)
+) WITHOUT ROWID;
+CREATE INDEX commentary_sources_source ON commentary_sources(source);
+INSERT OR IGNORE INTO commentary_sources (commentary_id, source)
+    SELECT id, origin FROM commentary WHERE origin IS NOT NULL;
+
+-- Repair imported commentary as ingest now writes it (bot.domain.note_meta):
+-- 1. URL-only lines a curator commentary opens with go to the paper's links.
+CREATE TEMP TABLE _pb_strip AS
+WITH RECURSIVE strip(id, rest, url, n) AS (
+    SELECT id, trim(body, ' ' || char(9) || char(10)), NULL, 0 FROM commentary WHERE author = 'curator'
+    UNION ALL
+    SELECT id, trim(substr(rest, instr(rest || char(10), char(10)) + 1), ' ' || char(9) || char(10)),
+        trim(substr(rest, 1, instr(rest || char(10), char(10)) - 1), '<> '), n + 1
+    FROM strip
+    WHERE n < 10 AND (rest LIKE 'http://%' OR rest LIKE 'https://%' OR rest LIKE '<http%')
+        AND instr(trim(substr(rest, 1, instr(rest || char(10), char(10)) - 1)), ' ') = 0
+        AND instr(trim(substr(rest, 1, instr(rest || char(10), char(10)) - 1)), char(9)) = 0
+)
+SELECT id, rest, url, n FROM strip;
+CREATE TEMP TABLE _pb_urls AS
+    SELECT DISTINCT c.paper_id, s.url, min(s.id * 100 + s.n) AS ord FROM _pb_strip s
+    JOIN commentary c ON c.id = s.id WHERE s.url IS NOT NULL AND s.url != '' GROUP BY c.paper_id, s.url;
+UPDATE papers SET links = (
+    SELECT json_group_array(value) FROM (
+        SELECT value FROM (SELECT j.value, 0 AS o, j.key AS k FROM json_each(papers.links) j
+            UNION ALL SELECT u.url, 1, u.ord FROM _pb_urls u WHERE u.paper_id = papers.id
+                AND u.url NOT IN (SELECT value FROM json_each(papers.links)))
+        ORDER BY o, k)
+) WHERE id IN (SELECT paper_id FROM _pb_urls);
+UPDATE commentary SET body = (
+    SELECT s.rest FROM _pb_strip s WHERE s.id = commentary.id ORDER BY s.n DESC LIMIT 1
+) WHERE id IN (SELECT id FROM _pb_strip WHERE n > 0);
+
+-- 2. Dated by the note: the earliest digest date any of its files gives the paper, at midnight UTC
+--    (the row was dated when it was ingested); an edited row keeps its edit time.
+UPDATE commentary SET created_at = (
+    SELECT min(e.digest_date) FROM commentary_sources cs JOIN entry_sources es ON es.source = cs.source
+    JOIN entries e ON e.id = es.entry_id AND e.paper_id = commentary.paper_id
+    WHERE cs.commentary_id = commentary.id
+) || 'T00:00:00+00:00',
+updated_at = CASE WHEN EXISTS (SELECT 1 FROM commentary_revisions r WHERE r.commentary_id = commentary.id)
+    THEN updated_at ELSE (
+    SELECT min(e.digest_date) FROM commentary_sources cs JOIN entry_sources es ON es.source = cs.source
+    JOIN entries e ON e.id = es.entry_id AND e.paper_id = commentary.paper_id
+    WHERE cs.commentary_id = commentary.id
+) || 'T00:00:00+00:00' END
+WHERE author = 'curator' AND EXISTS (
+    SELECT 1 FROM commentary_sources cs JOIN entry_sources es ON es.source = cs.source
+    JOIN entries e ON e.id = es.entry_id AND e.paper_id = commentary.paper_id
+    WHERE cs.commentary_id = commentary.id
+);
+
+-- 3. One paragraph, one commentary: rows of a paper and author whose text differs only in
+--    whitespace become the earliest one, with all their sources, revisions and English text.
+CREATE TEMP TABLE _pb_key AS SELECT id, paper_id, author, created_at, body_en,
+    trim(replace(replace(replace(replace(replace(replace(
+        replace(replace(replace(body, char(13), ' '), char(10), ' '), char(9), ' '),
+        '  ', ' '), '  ', ' '), '  ', ' '), '  ', ' '), '  ', ' '), '  ', ' ')) AS k
+    FROM commentary;
+CREATE TEMP TABLE _pb_dupe AS
+    SELECT d.id AS dupe, (SELECT k2.id FROM _pb_key k2 WHERE k2.paper_id = d.paper_id AND k2.author = d.author
+        AND k2.k = d.k ORDER BY k2.created_at, k2.id LIMIT 1) AS keeper
+    FROM _pb_key d;
+DELETE FROM _pb_dupe WHERE dupe = keeper;
+INSERT OR IGNORE INTO commentary_sources (commentary_id, source)
+    SELECT d.keeper, cs.source FROM _pb_dupe d JOIN commentary_sources cs ON cs.commentary_id = d.dupe;
+UPDATE commentary_revisions SET commentary_id = (SELECT keeper FROM _pb_dupe WHERE dupe = commentary_id)
+    WHERE commentary_id IN (SELECT dupe FROM _pb_dupe);
+UPDATE commentary SET body_en = (
+    SELECT k.body_en FROM _pb_dupe d JOIN _pb_key k ON k.id = d.dupe
+    WHERE d.keeper = commentary.id AND k.body_en != '' ORDER BY k.created_at, k.id LIMIT 1
+) WHERE body_en = '' AND id IN (
+    SELECT d.keeper FROM _pb_dupe d JOIN _pb_key k ON k.id = d.dupe WHERE k.body_en != ''
+);
+DELETE FROM commentary WHERE id IN (SELECT dupe FROM _pb_dupe);
+DROP TABLE _pb_strip;
+DROP TABLE _pb_urls;
+DROP TABLE _pb_key;
+DROP TABLE _pb_dupe;
+"""
 
 _STEMMING_AND_FIELDS = f"""
 -- Porter stemming for Latin words in the search index (Hangul is folded to bigrams before tokenising,
@@ -371,7 +473,7 @@ MIGRATIONS: list[str] = [
     _COMMUNITY,
     _ANSWERS,
     _PROVENANCE,
-    _RESERVED_5,
+    _DELIVERY,
     _STEMMING_AND_FIELDS,
     _DISCOVERY,
 ]

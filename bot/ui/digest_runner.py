@@ -16,6 +16,7 @@ from bot.services.ingest import IngestReport, forget_deleted, ingest_paths
 from bot.services.recap import build_recap, render_activity_png
 from bot.services.schedule import last_slot, mark_run, missed_days
 from bot.ui.embeds import COLOUR, no_mentions
+from bot.ui.i18n import t
 from bot.ui.limits import MESSAGE, truncate
 from bot.ui.posting import DiscordSender
 
@@ -23,6 +24,23 @@ if TYPE_CHECKING:
     from bot.app import PaperBot
 
 log = logging.getLogger(__name__)
+
+
+def caught_up_line(reports: list[DigestReport], locale: discord.Locale | str | None) -> str:
+    """The moderator log line after a catch-up: per day, what was posted and DMed (oldest first)."""
+    days = [
+        t(
+            "digest.caught_up_day",
+            locale,
+            day=r.day.isoformat(),
+            posts=r.posts_sent,
+            dms=r.dms_sent + r.dms_already,
+            failed=r.posts_failed + r.dms_failed,
+            left=r.posts_retry + r.posts_in_flight + r.dms_retry + r.dms_in_flight,
+        )
+        for r in reports
+    ]
+    return truncate(t("digest.caught_up", locale, count=len(reports), days="; ".join(days)), MESSAGE)
 
 
 class DigestRunner:
@@ -70,7 +88,7 @@ class DigestRunner:
             report = await post_digest(self.bot.db, self.sender, guild_id, day, clock=clock)
             if report.complete:
                 await mark_run(self.bot.db, guild_id, day, "posted", clock=clock)
-            elif report.posts_in_flight and self.bot.services.scheduler is not None:
+            elif (report.posts_in_flight or report.dms_in_flight) and self.bot.services.scheduler is not None:
                 retry_at = clock() + outbox.LEASE + dt.timedelta(seconds=5)
                 self.bot.services.scheduler.add_job(
                     self.run,
@@ -110,15 +128,36 @@ class DigestRunner:
             await self.run(guild.id, day)
 
     async def catch_up(self) -> None:
-        """On start-up: post the latest slot's digest for guilds where it was not (fully) posted."""
-        settings = self.bot.settings
+        """On start-up: refresh the sources, then deliver everything missed (see :meth:`drain`)."""
         await self.refresh_sources()
+        await self.drain()
+
+    async def drain(self) -> dict[int, list[DigestReport]]:
+        """Deliver every unfinished post and DM and every missed digest day within the horizon,
+        oldest first, per guild; tell the moderators what was caught up. Also runs periodically."""
+        settings = self.bot.settings
+        done: dict[int, list[DigestReport]] = {}
         for guild in list(self.bot.guilds):
-            for day in await missed_days(
-                self.bot.db, guild.id, tz=settings.tz, at=settings.digest_time, clock=self.bot.services.clock
-            ):
+            days = await missed_days(
+                self.bot.db,
+                guild.id,
+                tz=settings.tz,
+                at=settings.digest_time,
+                horizon_days=settings.catch_up_days,
+                clock=self.bot.services.clock,
+            )
+            reports = []
+            for day in days:
                 log.info("catching up the %s digest for guild %s", day, guild.id)
-                await self.run(guild.id, day)
+                try:
+                    reports.append(await self.run(guild.id, day))
+                except Exception:  # one day's failure must not keep the later days from going out
+                    log.exception("catching up the %s digest for guild %s failed", day, guild.id)
+            done[guild.id] = reports
+            caught = [r for r in reports if r.delivered or r.posts_failed or r.dms_failed]
+            if caught:
+                await self.sender.report(guild.id, caught_up_line(caught, guild.preferred_locale))
+        return done
 
     async def post_recap(self) -> int | None:
         """Send the weekly recap with its chart to the recap channel; returns the message id."""

@@ -175,6 +175,46 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Digest {day}: {entries} papers; {sent} posts sent, {already} already posted, {failed} failed; {dms} DMs.",
         "ko": "{day} 다이제스트: 논문 {entries}편, 게시 {sent}개, 이미 게시됨 {already}개, 실패 {failed}개, DM {dms}개.",
     },
+    # issue 12: catch-up after downtime, upload identity
+    "import.replaces": {
+        "en": "It replaces the earlier upload of the same digest.",
+        "ko": "같은 다이제스트의 이전 업로드를 대체해요.",
+    },
+    "import.new_upload": {
+        "en": "It is a new upload: nothing another upload gave was touched.",
+        "ko": "새 업로드예요. 다른 업로드가 준 내용은 그대로예요.",
+    },
+    "import.added": {"en": "Added {count}: {items}", "ko": "추가 {count}개: {items}"},
+    "import.changed": {"en": "Changed {count}: {items}", "ko": "변경 {count}개: {items}"},
+    "import.removed": {
+        "en": "No longer listed, kept (already posted or in another file) {count}: {items}",
+        "ko": "목록에서 빠졌지만 유지 (이미 게시됐거나 다른 파일에 있음) {count}개: {items}",
+    },
+    "import.lost_tags": {
+        "en": "{count} papers lost a tag this upload no longer lists.",
+        "ko": "논문 {count}편에서 이 업로드에 더는 없는 태그를 뺐어요.",
+    },
+    "import.pending": {
+        "en": "{count} entries are not in this upload any more and were never posted. They stay (and will be "
+        "posted) until you confirm their removal: {items}",
+        "ko": "항목 {count}개가 이 업로드에서 빠졌고 아직 게시되지 않았어요. 삭제를 확인하기 전까지는 남아 있고 "
+        "게시돼요: {items}",
+    },
+    "import.confirm": {"en": "Remove {count} entries", "ko": "항목 {count}개 삭제"},
+    "import.confirmed": {"en": "Removed {count} entries: {items}", "ko": "항목 {count}개 삭제함: {items}"},
+    "import.confirm_outdated": {
+        "en": "Nothing was removed: {reason}.",
+        "ko": "아무것도 삭제하지 않았어요: {reason}.",
+    },
+    "import.more": {"en": "… and {count} more", "ko": "… 외 {count}개"},
+    "digest.caught_up": {
+        "en": "Caught up {count} digest day(s): {days}",
+        "ko": "다이제스트 {count}일치를 따라잡았어요: {days}",
+    },
+    "digest.caught_up_day": {
+        "en": "{day}: {posts} posts, {dms} DMs, {failed} failed, {left} left to retry",
+        "ko": "{day}: 게시 {posts}개, DM {dms}개, 실패 {failed}개, 재시도 대기 {left}개",
+    },
     "digest.settings": {
         "en": "Posts show commentary: **{language}**; threads: **{threads}**.",
         "ko": "게시물 코멘트 언어: **{language}**, 스레드: **{threads}**.",

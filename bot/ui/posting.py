@@ -54,6 +54,10 @@ async def refresh_paper_posts(bot: PaperBot, paper_id: int) -> int:
     return edited
 
 
+def guild_url(guild_id: int, *, base: str = "https://discord.com") -> str:
+    return f"{base}/channels/{guild_id}"
+
+
 def web_base(api_base: str | None) -> str:
     """Where message links point: the configured Discord-compatible server's origin, else discord.com."""
     if api_base:
@@ -198,6 +202,7 @@ class DiscordSender:
             lines.append(f"• [{title}]({target})" if target else f"• {title}")
         embed = discord.Embed(
             title=t("dm.title", locale, day=day.isoformat(), guild=guild.name if guild else ""),
+            url=guild_url(guild_id, base=self.web_base),  # with the day in the title: how find_dm knows it
             description=truncate("\n".join(lines), EMBED_DESCRIPTION),
             colour=COLOUR,
         )
@@ -210,6 +215,28 @@ class DiscordSender:
                 raise DmRefused(exc.text) from exc
             raise
         return message.id
+
+    async def find_dm(self, dm_channel_id: int, guild_id: int, day: dt.date) -> int | None:
+        """This guild's digest DM for ``day`` among the bot's recent messages in the DM channel.
+
+        Matched by the embed's link to the guild and the day in its title, not by the nonce (Discord
+        does not return nonces in history, and only deduplicates them for a few minutes).
+        """
+        channel = self.bot.get_partial_messageable(dm_channel_id, type=discord.ChannelType.private)
+        me = self.bot.user.id if self.bot.user else None
+        url, stamp = guild_url(guild_id, base=self.web_base), day.isoformat()
+        try:
+            async for message in channel.history(limit=50):
+                if message.author.id != me or not message.embeds:
+                    continue
+                embed = message.embeds[0]
+                if embed.url == url and stamp in (embed.title or ""):
+                    return message.id
+        except discord.Forbidden as exc:
+            if exc.code == 50007:
+                raise DmRefused(exc.text) from exc
+            raise
+        return None
 
     async def _guild(self, guild_id: int) -> discord.Guild | None:
         """The guild from the gateway cache, or fetched once over REST (``paperbot digest post`` has no
