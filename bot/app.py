@@ -31,6 +31,7 @@ EXTENSIONS = (
     "bot.cogs.answers",
     "bot.cogs.owner",
     "bot.cogs.ops",
+    "bot.cogs.discovery",
 )
 
 
