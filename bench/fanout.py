@@ -216,7 +216,7 @@ async def run_fanout(
             logging.getLogger("discord").addHandler(warnings)
             try:
                 async with running_bot(fake, env.make_bot) as handle:
-                    runner = handle.bot.services.extras["digest_runner"]
+                    runner = handle.bot.services.digest_runner
                     await runner.wait_for_run(fake.guild_id, runner.today_slot())  # start-up catch-up done
                     mark = fake.mark()
                     tracemalloc.reset_peak()

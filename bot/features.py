@@ -53,9 +53,8 @@ async def build_answering(settings: Settings, db: Database) -> tuple[Retriever, 
 async def attach_features(services: Services) -> None:
     """Register the answering service and its shutdown hook on the services."""
     retriever, answerer, client = await build_answering(services.settings, services.db)
-    services.extras["retriever"] = retriever
-    services.extras["answerer"] = answerer
-    closers = services.extras.setdefault("on_close", [])
+    services.retriever = retriever
+    services.answerer = answerer
     if client is not None:
-        closers.append(client.close)
+        services.closers.append(client.close)
     log.info("answers: %s; retrieval: %s", answerer.mode, retriever.mode)

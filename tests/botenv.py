@@ -45,7 +45,6 @@ class BotEnv:
     settings: Settings
     clock: Clock
     root: Path
-    extras: dict[str, Any] = field(default_factory=dict)
 
     scheduled: bool = False
     llm: LLM | None = None
@@ -54,9 +53,15 @@ class BotEnv:
         scheduler = AsyncIOScheduler(timezone=self.settings.tz) if self.scheduled else None
         retriever = Retriever(self.db)
         answerer = Answerer(self.db, retriever, self.llm)
-        extras = {"answerer": answerer, "retriever": retriever, **self.extras}
         return PaperBot(
-            Services(self.settings, self.db, clock=self.clock, scheduler=scheduler, extras=extras)
+            Services(
+                self.settings,
+                self.db,
+                clock=self.clock,
+                scheduler=scheduler,
+                retriever=retriever,
+                answerer=answerer,
+            )
         )
 
     async def route(self, tag: str, channel: str) -> None:

@@ -108,7 +108,7 @@ async def test_crash_then_restart_posts_everything_exactly_once(
 
     env.clock.now = dt.datetime(2024, 7, 11, 9, 30, tzinfo=dt.UTC)  # later: past the slot and the lease
     async with run_bot(env.make_bot) as handle:  # a fresh process catches up on start-up
-        report = await handle.bot.services.extras["digest_runner"].wait_for_run(env.fake.guild_id, DAY)
+        report = await handle.bot.services.digest_runner.wait_for_run(env.fake.guild_id, DAY)
         assert report.complete
     assert_exactly_once(env)
     assert await env.db.fetchval("SELECT count(*) FROM posts WHERE state != 'sent'") == 0

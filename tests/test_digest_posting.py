@@ -62,7 +62,7 @@ async def test_scheduled_job_posts_each_entry_once_per_channel(env: BotEnv, run_
         env.clock.now = dt.datetime(2024, 7, 11, 9, 0, tzinfo=dt.UTC)
         mark = env.fake.mark()
         job.modify(next_run_time=dt.datetime.now(dt.UTC))  # fire it now instead of waiting for 09:00
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         report = await runner.wait_for_run(env.fake.guild_id, DAY)
         assert report.posts_sent == 7
         assert len(env.fake.requests_matching("POST /channels/*/messages", since=mark)) == 7
@@ -83,10 +83,10 @@ async def test_catch_up_after_downtime_posts_once(env: BotEnv, run_bot: Any) -> 
     await _setup(env)
     env.clock.now = dt.datetime(2024, 7, 11, 15, 0, tzinfo=dt.UTC)  # the bot was down at 09:00
     async with run_bot(env.make_bot) as handle:
-        report = await handle.bot.services.extras["digest_runner"].wait_for_run(env.fake.guild_id, DAY)
+        report = await handle.bot.services.digest_runner.wait_for_run(env.fake.guild_id, DAY)
         assert report.posts_sent == 7
     async with run_bot(env.make_bot) as handle:  # a second start-up the same day finds it posted
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         await runner.catch_up()
     assert_exactly_once(env)
 
@@ -96,7 +96,7 @@ async def test_overlapping_runs_never_both_post(env: BotEnv, run_bot: Any) -> No
 
     await _setup(env)
     async with run_bot(env.make_bot) as handle:
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         second_sender = DiscordSender(handle.bot)
         # the bot's own run and an independent runner (as `paperbot digest post` would be) at once
         reports = await asyncio.gather(
@@ -189,7 +189,7 @@ async def test_weekly_recap_attaches_a_chart(env: BotEnv, run_bot: Any) -> None:
     env.settings.recap_channel_id = env.fake.channel_id("general")
     env.clock.now = dt.datetime(2024, 7, 14, 18, 0, tzinfo=dt.UTC)
     async with run_bot(env.make_bot) as handle:
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         message_id = await runner.post_recap()
     recap = next(m for m in env.fake.messages_in("general") if int(m["id"]) == message_id)
     assert recap["embeds"][0]["title"].startswith("Weekly recap")

@@ -45,7 +45,7 @@ class Digest(commands.Cog):
         self.bot = bot
         self.runner = DigestRunner(bot)
         self._caught_up = False
-        bot.services.extras["digest_runner"] = self.runner
+        bot.services.digest_runner = self.runner
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ConfirmRemoval)

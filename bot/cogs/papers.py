@@ -44,7 +44,7 @@ class Papers(commands.Cog):
         self, interaction: Interaction, query: str, tag: str | None = None, since: str | None = None
     ) -> None:
         day = parse_day(since, interaction.locale)
-        retriever = self.bot.services.extras.get("retriever")  # hybrid when embeddings are available
+        retriever = self.bot.services.retriever  # hybrid when embeddings are available
         if retriever is not None:
             hits = await retriever.search(query, tag=tag, since=day, limit=MAX_RESULTS)
         else:
