@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from bot.domain.textfold import query_terms  # noqa: E402
 from bot.services.answer import Answerer  # noqa: E402
 from bot.services.answer_types import Passage  # noqa: E402
-from bot.services.ingest import ingest_paths  # noqa: E402
+from bot.services.ingest.pipeline import ingest_paths  # noqa: E402
 from bot.services.retrieval import Retriever  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.services import members, routes
 from bot.services.digest_run import DigestReport
-from bot.services.ingest import ingest_upload
+from bot.services.ingest.pipeline import ingest_upload
 from bot.store.db import Database
 from tests.botenv import BotEnv, Clock, make_settings
 from tests.fakediscord import FakeDiscord, RecordedRequest, running_bot

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bot.services.answer_text import passages_block
 from bot.services.embedders import Embedder, Vectors, build_embedder, normalize_rows
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.pipeline import ingest_paths
 from bot.services.prompts import render
 from bot.services.retrieval import Retriever
 from bot.store.db import Database

@@ -13,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import PaperBot, Services
 from bot.services.answer import Answerer
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.pipeline import ingest_paths
 from bot.services.llm import LLM
 from bot.services.retrieval import Retriever
 from bot.settings import Settings, settings_from

@@ -8,7 +8,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from bot.services.answer import Answerer, AnswerLimits
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.pipeline import ingest_paths
 from bot.services.llm import LLM
 from bot.services.prompts import PromptError, render
 from bot.services.retrieval import Retriever

@@ -13,7 +13,7 @@ import pytest
 from bot.cli import main
 from bot.services.answer import Answerer
 from bot.services.answer_extractive import clean_markup
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.pipeline import ingest_paths
 from bot.services.retrieval import Retriever
 from bot.store.db import Database
 from tests.notes import DIGEST, NOTE_4DIM, write

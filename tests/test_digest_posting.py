@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Any
 
 from bot.services.digest_run import post_digest
-from bot.services.ingest import ingest_upload
+from bot.services.ingest.pipeline import ingest_upload
 from bot.ui.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.notes import SIX_ENTRIES, make_digest
@@ -169,7 +169,7 @@ async def test_guild_language_choice_and_threads(env: BotEnv, run_bot: Any) -> N
     from tests.notes import NOTE_4DIM, write
 
     write(env.root, "n/240711 4dim.md", NOTE_4DIM)
-    from bot.services.ingest import ingest_paths
+    from bot.services.ingest.pipeline import ingest_paths
 
     await ingest_paths(env.db, [env.root / "n"])
     await env.fallback("papers")

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 
 from bot.logs import JsonFormatter
-from bot.services.ingest import ingest_upload
+from bot.services.ingest.pipeline import ingest_upload
 from bot.services.ops import heartbeat_path, prune_backups, read_heartbeat
 from tests.botenv import BotEnv
 from tests.notes import DIGEST, NOTE_4DIM, SIX_ENTRIES, make_digest, write

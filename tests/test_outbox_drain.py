@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.services import members
 from bot.services.digest_run import post_digest
-from bot.services.ingest import ingest_upload
+from bot.services.ingest.pipeline import ingest_upload
 from bot.services.schedule import mark_run
 from bot.ui.posting import DiscordSender
 from tests.botenv import BotEnv

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.services.commentary import add_commentary
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.edits import add_commentary
+from bot.services.ingest.pipeline import ingest_paths
 from bot.services.retrieval import Retriever
 from bot.store.db import Database
 from bot.store.vectors import VectorIndex

@@ -11,7 +11,7 @@ import pytest
 
 from bot.cli import main
 from bot.domain.textfold import query_terms
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.pipeline import ingest_paths
 from bot.services.search import highlight, search
 from bot.services.search_view import good_match, match_hits
 from bot.store.db import Database

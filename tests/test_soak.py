@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.services import members
 from bot.services.digest_plan import plan_digest
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.pipeline import ingest_paths
 from bot.ui.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.fakediscord import FakeFile

@@ -15,7 +15,7 @@ from discord.ext import commands
 from bot.cogs._common import Interaction, parse_day
 from bot.services import routes
 from bot.services.digest_plan import plan_digest
-from bot.services.ingest import ingest_upload
+from bot.services.ingest.pipeline import ingest_upload
 from bot.ui.checks import moderator_only
 from bot.ui.digest_runner import DigestRunner
 from bot.ui.embeds import COLOUR, no_mentions

@@ -11,8 +11,8 @@ from discord.ext import commands
 
 from bot.cogs._common import Interaction, find_paper, paper_autocomplete, tag_autocomplete
 from bot.domain.tags import tag_key
-from bot.services import commentary as notes
 from bot.services import routes
+from bot.services.ingest import edits as notes
 from bot.ui.checks import moderator_only, require_moderator
 from bot.ui.commentary_form import MODAL_INPUTS, CommentaryForm, FormTooSmall, Which, plan_form
 from bot.ui.embeds import COLOUR, no_mentions

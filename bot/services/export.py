@@ -50,7 +50,7 @@ from bot.domain.note_meta import day_stamp, render_commentary, render_entries, s
 from bot.domain.parse_note import parse_note
 from bot.domain.sources import note_date_from_filename
 from bot.domain.tags import find_tags, tag_key
-from bot.services.ingest_write import CURATOR
+from bot.services.ingest.write import CURATOR
 from bot.store.db import Database, in_chunks
 from bot.store.papers import get_papers
 

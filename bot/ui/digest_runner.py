@@ -12,7 +12,7 @@ import discord
 
 from bot.services import outbox
 from bot.services.digest_run import DigestReport, post_digest
-from bot.services.ingest import IngestReport, forget_deleted, ingest_paths
+from bot.services.ingest.pipeline import IngestReport, forget_deleted, ingest_paths
 from bot.services.recap import build_recap, render_activity_png
 from bot.services.schedule import last_slot, mark_run, missed_days
 from bot.ui.embeds import COLOUR, no_mentions

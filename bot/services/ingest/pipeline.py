@@ -17,9 +17,9 @@ from pathlib import Path
 
 from bot.domain.models import ParsedFile, ParseIssue
 from bot.domain.sources import iter_source_files, parse_bytes
-from bot.services.ingest_sources import retract_sources
-from bot.services.ingest_upload import UploadChanges, credited, describe, upload_key
-from bot.services.ingest_write import WriteResult, write_parsed
+from bot.services.ingest.sources import retract_sources
+from bot.services.ingest.upload import UploadChanges, credited, describe, upload_key
+from bot.services.ingest.write import WriteResult, write_parsed
 from bot.store.db import Database, in_chunks
 
 Progress = Callable[[int, int], None]
@@ -154,7 +154,7 @@ def _read_and_parse(
 async def ingest_upload(db: Database, data: bytes, name: str) -> IngestReport:
     """Ingest an uploaded digest or note (a moderator's attachment); stored only if it parses cleanly.
 
-    The upload replaces the earlier upload of the same digest (see :mod:`bot.services.ingest_upload`),
+    The upload replaces the earlier upload of the same digest (see :mod:`bot.services.ingest.upload`),
     never another one of the same name; ``report.upload`` says what it added, changed and removed, and
     holds the entries it dropped until a moderator confirms their removal.
     """

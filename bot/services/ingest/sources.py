@@ -1,7 +1,7 @@
 """Which source file gave each tag and dated entry, so edits and deletions of files take effect.
 
 A file's tags and entries replace what it gave before; a tag or an unposted entry that no file lists
-any more goes. Shared with the batch writer in :mod:`bot.services.ingest_write`.
+any more goes. Shared with the batch writer in :mod:`bot.services.ingest.write`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from bot.store.db import Database, in_chunks
 
 if TYPE_CHECKING:
     from bot.domain.models import Entry, ParsedFile
-    from bot.services.ingest_write import Draft
+    from bot.services.ingest.draft import Draft
 
 
 async def select_in(conn: aiosqlite.Connection, sql: str, values: Sequence[object]) -> list[sqlite3.Row]:

@@ -19,8 +19,8 @@ import aiosqlite
 from bot.domain.arxiv import normalise_title
 from bot.domain.models import ParsedFile
 from bot.services.clock import Clock, utc_now
-from bot.services.ingest_sources import delete_unlisted_entries, drop_tag_credits, select_in
-from bot.services.ingest_write import WriteResult
+from bot.services.ingest.sources import delete_unlisted_entries, drop_tag_credits, select_in
+from bot.services.ingest.write import WriteResult
 from bot.store.db import Database
 
 PREFIX = "upload:"  # seven characters, as the queries below spell it

@@ -10,10 +10,10 @@ import aiosqlite
 
 from bot.domain.models import CommentaryPart, Entry, ParsedFile
 from bot.domain.note_meta import commentary_key, day_stamp, split_leading_urls
-from bot.services.ingest_sources import select_in
+from bot.services.ingest.sources import select_in
 
 if TYPE_CHECKING:
-    from bot.services.ingest_write import Draft
+    from bot.services.ingest.draft import Draft
 
 CURATOR = "curator"
 
