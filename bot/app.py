@@ -21,7 +21,7 @@ from discord.ext import commands
 
 from bot.services.answer import Answerer
 from bot.services.clock import Clock, utc_now
-from bot.services.digest_run import DigestReport
+from bot.services.digest.report import DigestReport
 from bot.services.retrieval import Retriever
 from bot.settings import Settings
 from bot.store.db import Database

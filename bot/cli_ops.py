@@ -47,7 +47,7 @@ async def cmd_digest(args: argparse.Namespace) -> int:
     from bot.app import PaperBot, Services
     from bot.features import attach_features
     from bot.runner import point_at_server
-    from bot.ui.digest_runner import DigestRunner
+    from bot.ui.digest.runner import DigestRunner
 
     settings = load_settings()
     if settings.discord_token is None:

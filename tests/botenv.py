@@ -65,12 +65,12 @@ class BotEnv:
         )
 
     async def route(self, tag: str, channel: str) -> None:
-        from bot.services.routes import set_route
+        from bot.services.digest.routes import set_route
 
         await set_route(self.db, self.fake.guild_id, tag, self.fake.channel_id(channel))
 
     async def fallback(self, channel: str) -> None:
-        from bot.services.routes import update_guild_config
+        from bot.services.digest.routes import update_guild_config
 
         await update_guild_config(
             self.db, self.fake.guild_id, fallback_channel_id=self.fake.channel_id(channel)

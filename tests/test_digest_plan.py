@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.services.digest_plan import plan_digest
-from bot.services.routes import Route, channels_for_tags, set_route, update_guild_config
-from bot.services.schedule import last_slot
+from bot.services.digest.plan import plan_digest
+from bot.services.digest.routes import Route, channels_for_tags, set_route, update_guild_config
+from bot.services.digest.schedule import last_slot
 from bot.store.db import Database
 from tests.botenv import DAY
 from tests.notes import DIGEST, NOTE_4DIM, write

@@ -4,9 +4,9 @@ import collections
 import datetime as dt
 from typing import Any
 
-from bot.services.digest_run import post_digest
+from bot.services.digest.run import post_digest
 from bot.services.ingest.pipeline import ingest_upload
-from bot.ui.posting import DiscordSender
+from bot.ui.digest.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.notes import SIX_ENTRIES, make_digest
 
@@ -165,7 +165,7 @@ async def test_subscriber_dms_one_per_member_with_mutes_pauses_and_refusals(
 
 
 async def test_guild_language_choice_and_threads(env: BotEnv, run_bot: Any) -> None:
-    from bot.services.routes import update_guild_config
+    from bot.services.digest.routes import update_guild_config
     from tests.notes import NOTE_4DIM, write
 
     write(env.root, "n/240711 4dim.md", NOTE_4DIM)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.ui.posting import DiscordSender
+from bot.ui.digest.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.test_digest_crash import CrashingSender, crash_run
 from tests.test_digest_posting import DAY, _setup, assert_exactly_once

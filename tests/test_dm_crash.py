@@ -9,9 +9,9 @@ import pytest
 
 from bot.domain.models import Paper
 from bot.services import members
-from bot.services.digest_run import DigestSender, post_digest
-from bot.services.outbox import OutboxPost
-from bot.ui.posting import DiscordSender
+from bot.services.digest.outbox import OutboxPost
+from bot.services.digest.run import DigestSender, post_digest
+from bot.ui.digest.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.test_digest_crash import Crash, crash_run
 from tests.test_digest_posting import DAY, _setup, assert_exactly_once

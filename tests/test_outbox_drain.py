@@ -8,10 +8,10 @@ import datetime as dt
 from typing import Any
 
 from bot.services import members
-from bot.services.digest_run import post_digest
+from bot.services.digest.run import post_digest
+from bot.services.digest.schedule import mark_run
 from bot.services.ingest.pipeline import ingest_upload
-from bot.services.schedule import mark_run
-from bot.ui.posting import DiscordSender
+from bot.ui.digest.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.notes import SIX_ENTRIES, make_digest
 from tests.test_digest_crash import CrashingSender, crash_run

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.services import members
-from bot.services.digest_plan import plan_digest
+from bot.services.digest.plan import plan_digest
 from bot.services.ingest.pipeline import ingest_paths
-from bot.ui.posting import DiscordSender
+from bot.ui.digest.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.fakediscord import FakeFile
 from tests.notes import make_digest

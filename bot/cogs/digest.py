@@ -13,11 +13,11 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.cogs._common import Interaction, parse_day
-from bot.services import routes
-from bot.services.digest_plan import plan_digest
+from bot.services.digest import routes
+from bot.services.digest.plan import plan_digest
 from bot.services.ingest.pipeline import ingest_upload
 from bot.ui.checks import moderator_only
-from bot.ui.digest_runner import DigestRunner
+from bot.ui.digest.runner import DigestRunner
 from bot.ui.embeds import COLOUR, no_mentions
 from bot.ui.errors import UserFacingError
 from bot.ui.i18n import t

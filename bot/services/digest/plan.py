@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from bot.services.routes import channels_for_tags, guild_config, list_routes
+from bot.services.digest.routes import channels_for_tags, guild_config, list_routes
 from bot.store.db import Database
 from bot.store.papers import tags_for
 

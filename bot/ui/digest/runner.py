@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.services import outbox
-from bot.services.digest_run import DigestReport, post_digest
+from bot.services.digest import outbox
+from bot.services.digest.recap import build_recap, render_activity_png
+from bot.services.digest.run import DigestReport, post_digest
+from bot.services.digest.schedule import last_slot, mark_run, missed_days
 from bot.services.ingest.pipeline import IngestReport, forget_deleted, ingest_paths
-from bot.services.recap import build_recap, render_activity_png
-from bot.services.schedule import last_slot, mark_run, missed_days
+from bot.ui.digest.posting import DiscordSender
 from bot.ui.embeds import COLOUR, no_mentions
 from bot.ui.i18n import t
 from bot.ui.limits import MESSAGE, truncate
-from bot.ui.posting import DiscordSender
 
 if TYPE_CHECKING:
     from bot.app import PaperBot

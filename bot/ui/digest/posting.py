@@ -11,10 +11,9 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.domain.models import Paper
-from bot.services.digest_run import ChannelUnavailable, DmRefused
-from bot.services.dms import DmEntry
-from bot.services.outbox import OutboxPost
-from bot.services.routes import guild_config
+from bot.services.digest.outbox import OutboxPost
+from bot.services.digest.report import ChannelUnavailable, DmEntry, DmRefused
+from bot.services.digest.routes import guild_config
 from bot.store.papers import get_paper
 from bot.ui.embeds import COLOUR, no_mentions, render_paper_embeds
 from bot.ui.i18n import t

@@ -6,32 +6,23 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.domain.models import Paper
 from bot.domain.tags import tag_key
 from bot.services.clock import Clock, utc_now
-from bot.services.outbox import LEASE
+from bot.services.digest.outbox import LEASE
+from bot.services.digest.report import DmEntry
 from bot.store.db import Database, in_chunks
 
 if TYPE_CHECKING:
-    from bot.services.digest_plan import DigestPlan
-    from bot.services.digest_run import DigestReport, DigestSender, EntryProgress
+    from bot.services.digest.plan import DigestPlan
+    from bot.services.digest.report import DigestReport, DigestSender, EntryProgress
 
 log = logging.getLogger(__name__)
 DM_CONCURRENCY = 16
 MAX_DM_ATTEMPTS = 5
 UNFINISHED = "the run ended before this DM was recorded"
-
-
-@dataclass(frozen=True)
-class DmEntry:
-    paper_id: int
-    title: str
-    link: str | None  # the paper (arXiv or source)
-    jump: tuple[int, int] | None  # (channel id, message id) of its post
-    tags: list[str]
 
 
 async def recipients(db: Database, guild_id: int, plan: DigestPlan) -> dict[int, list[int]]:
@@ -138,7 +129,7 @@ async def deliver_dms(
     Nothing this run claimed is left in ``sending`` when it returns normally: every member ends sent,
     refused or failed (retried by a later run while attempts remain).
     """
-    from bot.services.digest_run import DmRefused
+    from bot.services.digest.report import DmRefused
 
     try:
         wanted = await recipients(db, guild_id, plan)

@@ -6,8 +6,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from bot.services.clock import Clock, utc_now
-from bot.services.dms import days_to_drain as dm_days
-from bot.services.outbox import days_to_drain as post_days
+from bot.services.digest.dms import days_to_drain as dm_days
+from bot.services.digest.outbox import days_to_drain as post_days
 from bot.store.db import Database
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
