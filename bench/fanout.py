@@ -27,7 +27,7 @@ from pathlib import Path
 # The fake Discord and test helpers live in tests/, which is not installed: import them from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.services import members
+from bot.services.community import members
 from bot.services.digest import routes
 from bot.services.digest.report import DigestReport
 from bot.services.ingest.pipeline import ingest_upload

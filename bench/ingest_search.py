@@ -21,7 +21,7 @@ from pathlib import Path
 from bot.domain.models import Entry, ParsedFile
 from bot.services.ingest.pipeline import IngestReport, ingest_paths
 from bot.services.ingest.write import write_parsed
-from bot.services.search import search
+from bot.services.search.fulltext import search
 from bot.store.db import Database
 
 REPO = Path(__file__).resolve().parents[1]

@@ -23,11 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.services.answer_text import passages_block
-from bot.services.embedders import Embedder, Vectors, build_embedder, normalize_rows
+from bot.services.answers.prompts import render
+from bot.services.answers.text import passages_block
 from bot.services.ingest.pipeline import ingest_paths
-from bot.services.prompts import render
-from bot.services.retrieval import Retriever
+from bot.services.search.embedders import Embedder, Vectors, build_embedder, normalize_rows
+from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,10 +19,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord import app_commands
 from discord.ext import commands
 
-from bot.services.answer import Answerer
+from bot.services.answers.answerer import Answerer
 from bot.services.clock import Clock, utc_now
 from bot.services.digest.report import DigestReport
-from bot.services.retrieval import Retriever
+from bot.services.search.retrieval import Retriever
 from bot.settings import Settings
 from bot.store.db import Database
 

@@ -9,7 +9,7 @@ from bot.cli import Handler, cli_settings, fail, open_db, print_json
 from bot.domain.models import Paper
 from bot.features import build_answering
 from bot.services.ingest.pipeline import IngestReport, ingest_paths
-from bot.services.search_view import good_match, match_hits, reference
+from bot.services.search.view import good_match, match_hits, reference
 from bot.store.papers import counts, resolve_paper
 from bot.store.vectors import drop_models, other_models
 

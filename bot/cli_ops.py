@@ -76,7 +76,7 @@ async def cmd_digest(args: argparse.Namespace) -> int:
 
 
 async def cmd_db(args: argparse.Namespace) -> int:
-    from bot.services.ops import BackupError, backup_to
+    from bot.services.ops.health import BackupError, backup_to
 
     async with await open_db(args) as db:
         try:
@@ -88,7 +88,7 @@ async def cmd_db(args: argparse.Namespace) -> int:
 
 
 async def cmd_export(args: argparse.Namespace) -> int:
-    from bot.services.export import ExportError, export_vault
+    from bot.services.ops.export import ExportError, export_vault
 
     async with await open_db(args) as db:
         try:
@@ -103,7 +103,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
 async def cmd_doctor(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from bot.services.doctor import exit_status, format_results, run_checks, settings_error
+    from bot.services.ops.doctor import exit_status, format_results, run_checks, settings_error
 
     overrides = {"db": args.db} if getattr(args, "db", None) else {}
     try:
@@ -120,7 +120,7 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 async def cmd_health(args: argparse.Namespace) -> int:
-    from bot.services.ops import heartbeat_path, read_heartbeat
+    from bot.services.ops.health import heartbeat_path, read_heartbeat
 
     db_path = resolve_db(args)
     healthy, reason = read_heartbeat(heartbeat_path(db_path), max_age=args.max_age)

@@ -7,10 +7,10 @@ import logging
 from openai import AsyncOpenAI
 
 from bot.app import Services
-from bot.services.answer import Answerer, AnswerLimits
-from bot.services.embedders import Embedder, UseEmbedder, build_embedder
-from bot.services.llm import build_client, build_llm
-from bot.services.retrieval import Retriever
+from bot.services.answers.answerer import Answerer, AnswerLimits
+from bot.services.answers.llm import build_client, build_llm
+from bot.services.search.embedders import Embedder, UseEmbedder, build_embedder
+from bot.services.search.retrieval import Retriever
 from bot.settings import Settings
 from bot.store.db import Database
 

@@ -12,10 +12,10 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import PaperBot, Services
-from bot.services.answer import Answerer
+from bot.services.answers.answerer import Answerer
+from bot.services.answers.llm import LLM
 from bot.services.ingest.pipeline import ingest_paths
-from bot.services.llm import LLM
-from bot.services.retrieval import Retriever
+from bot.services.search.retrieval import Retriever
 from bot.settings import Settings, settings_from
 from bot.store.db import Database
 from tests.fakediscord import FakeDiscord

@@ -132,7 +132,7 @@ async def test_faults_during_fan_out_are_retried_and_forbidden_channel_reported(
 async def test_subscriber_dms_one_per_member_with_mutes_pauses_and_refusals(
     env: BotEnv, run_bot: Any
 ) -> None:
-    from bot.services import members
+    from bot.services.community import members
 
     await _setup(env)
     guild = env.fake.guild_id

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.domain.models import Paper
-from bot.services import members
+from bot.services.community import members
 from bot.services.digest.outbox import OutboxPost
 from bot.services.digest.run import DigestSender, post_digest
 from bot.ui.digest.posting import DiscordSender

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.features import choose_embedder
-from bot.services import embedders
-from bot.services.embedders import (
+from bot.services.search import embedders
+from bot.services.search.embedders import (
     Embedder,
     EmbedderError,
     EmbedderUnavailable,

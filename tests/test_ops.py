@@ -15,7 +15,7 @@ import aiohttp
 
 from bot.logs import JsonFormatter
 from bot.services.ingest.pipeline import ingest_upload
-from bot.services.ops import heartbeat_path, prune_backups, read_heartbeat
+from bot.services.ops.health import heartbeat_path, prune_backups, read_heartbeat
 from tests.botenv import BotEnv
 from tests.notes import DIGEST, NOTE_4DIM, SIX_ENTRIES, make_digest, write
 
@@ -158,7 +158,7 @@ async def test_inbox_file_that_fails_is_reported_and_nothing_posted(env: BotEnv,
 
 
 async def test_rest_only_digest_dms_name_the_guild_and_link_to_the_configured_server(env: BotEnv) -> None:
-    from bot.services import members
+    from bot.services.community import members
 
     assert (await ingest_upload(env.db, make_digest("2024-07-11", SIX_ENTRIES).encode(), "d.txt")).ok
     await env.fallback("papers")

@@ -7,7 +7,7 @@ import collections
 import datetime as dt
 from typing import Any
 
-from bot.services import members
+from bot.services.community import members
 from bot.services.digest.run import post_digest
 from bot.services.digest.schedule import mark_run
 from bot.services.ingest.pipeline import ingest_upload

@@ -7,7 +7,7 @@ import numpy as np
 
 from bot.services.ingest.edits import add_commentary
 from bot.services.ingest.pipeline import ingest_paths
-from bot.services.retrieval import Retriever
+from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 from bot.store.vectors import VectorIndex
 from tests.notes import DIGEST, NOTE_4DIM, write

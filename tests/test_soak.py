@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.services import members
+from bot.services.community import members
 from bot.services.digest.plan import plan_digest
 from bot.services.ingest.pipeline import ingest_paths
 from bot.ui.digest.posting import DiscordSender

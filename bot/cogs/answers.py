@@ -13,8 +13,8 @@ from discord.ext import commands
 
 from bot.app import PaperButtons
 from bot.cogs._common import Interaction, find_paper, paper_autocomplete, tag_autocomplete
-from bot.services.answer import Answerer, OnText
-from bot.services.answer_types import Answer, as_lang
+from bot.services.answers.answerer import Answerer, OnText
+from bot.services.answers.types import Answer, as_lang
 from bot.store.papers import get_paper
 from bot.ui.answers import render_answer, render_partial
 from bot.ui.embeds import no_mentions

@@ -17,7 +17,7 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.cogs._common import Interaction
-from bot.services.ops import (
+from bot.services.ops.health import (
     backup_to,
     heartbeat_path,
     metrics_text,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import discord
 
-from bot.services import members
+from bot.services.community import members
 from bot.store.papers import get_paper
 from bot.ui.embeds import no_mentions
 from bot.ui.errors import UserFacingError, guarded, on_component_error

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 
 from bot.services.clock import Clock, utc_now
-from bot.services.reactions import TopPaper, top_papers
+from bot.services.community.reactions import TopPaper, top_papers
 from bot.store.db import Database
 
 

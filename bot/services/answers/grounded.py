@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import openai
 
-from bot.services.answer_text import (
+from bot.services.answers.llm import LLM, LLM_ERRORS
+from bot.services.answers.text import (
     NOT_COVERED,
     cited_numbers,
     failure_reason,
@@ -24,8 +25,7 @@ from bot.services.answer_text import (
     says_not_covered,
     strip_reasoning,
 )
-from bot.services.answer_types import Passage
-from bot.services.llm import LLM, LLM_ERRORS
+from bot.services.answers.types import Passage
 
 log = logging.getLogger(__name__)
 OnText = Callable[[str], Awaitable[None]]

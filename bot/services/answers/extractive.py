@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.domain.textfold import SENTENCE_BREAK, STOPWORDS, any_of
-from bot.services.answer_text import finish_answer
-from bot.services.answer_types import Answer, Passage, as_lang
+from bot.services.answers.text import finish_answer
+from bot.services.answers.types import Answer, Passage, as_lang
 from bot.store.db import Database
 
 MAX_BULLETS = 4

@@ -7,7 +7,7 @@ import re
 
 import openai
 
-from bot.services.answer_types import Citation, Passage
+from bot.services.answers.types import Citation, Passage
 
 _CITE = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _DISAGREE = re.compile(r"^\s*DISAGREE:\s*([\d,\s]+)$", re.MULTILINE)

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import aiohttp
 from pydantic import SecretStr, ValidationError
 
-from bot.services.doctor_endpoints import (
+from bot.services.answers.prompts import check_templates, template_names
+from bot.services.ops.doctor_endpoints import (
     HTTP_TIMEOUT,
     CheckResult,
     check_embeddings,
@@ -28,7 +29,6 @@ from bot.services.doctor_endpoints import (
     passed,
     public_url,
 )
-from bot.services.prompts import check_templates, template_names
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.migrations import MIGRATIONS

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from bot.domain.models import SearchHit
 from bot.domain.tags import tag_key
 from bot.domain.textfold import query_terms
-from bot.services.answer_types import Passage
-from bot.services.embedders import Embedder, EmbedderError, chunk_note
-from bot.services.search import best_snippet, search, search_ranked
+from bot.services.answers.types import Passage
+from bot.services.search.embedders import Embedder, EmbedderError, chunk_note
+from bot.services.search.fulltext import best_snippet, search, search_ranked
 from bot.store.db import Database
 from bot.store.papers import get_papers, tags_for
 from bot.store.vectors import VectorIndex, stale_papers, store_vectors

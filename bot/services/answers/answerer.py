@@ -8,13 +8,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from bot.services.answer_extractive import Weights, extractive_answer, is_covered, term_weights
-from bot.services.answer_llm import OnText, answer_with_llm
-from bot.services.answer_text import finish_answer, notice, passages_block, reason_text
-from bot.services.answer_types import Answer, Passage, as_lang, question_language
-from bot.services.llm import LLM
-from bot.services.prompts import render
-from bot.services.retrieval import Retriever, passages_for
+from bot.services.answers.extractive import Weights, extractive_answer, is_covered, term_weights
+from bot.services.answers.grounded import OnText, answer_with_llm
+from bot.services.answers.llm import LLM
+from bot.services.answers.prompts import render
+from bot.services.answers.text import finish_answer, notice, passages_block, reason_text
+from bot.services.answers.types import Answer, Passage, as_lang, question_language
+from bot.services.search.retrieval import Retriever, passages_for
 from bot.store.db import Database
 from bot.store.papers import tags_for
 

