@@ -1,24 +1,23 @@
-"""The `paperbot` command line: the same services the bot uses, for terminals and scripts."""
+"""The `paperbot` command line: the same services the bot uses, for terminals and scripts.
+
+The parser and ``main`` live here; the commands in ``commands`` (notes, search, answers, the bot) and
+``ops`` (digest post, backup, export, doctor, health); what they share in ``common``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import datetime as dt
-import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from bot.settings import Settings, load_settings
-from bot.store.db import Database
+from bot.cli.common import Handler
+from bot.cli.ops import add_ops_commands
 
 log = logging.getLogger("bot.cli")
-
-Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 def _date(value: str) -> dt.date:
@@ -88,8 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=[db_default], help="counts of papers, commentary, tags, ...")
     p.add_argument("--json", action="store_true", help="print one JSON object of integer counts")
 
-    from bot.cli_ops import add_ops_commands
-
     add_ops_commands(sub, db_default, _date)
 
     p = sub.add_parser("run", help="start the bot (settings from the environment and .env)")
@@ -97,41 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cli_settings(args: argparse.Namespace) -> Settings:
-    """Settings from the environment and `.env`, with ``--db`` applied (loaded once per command)."""
-    cached: Settings | None = getattr(args, "_settings", None)
-    if cached is None:
-        cached = load_settings()
-        if getattr(args, "db", None):
-            cached.db = Path(args.db)
-        args._settings = cached
-    return cached
-
-
-def resolve_db(args: argparse.Namespace) -> Path:
-    """``--db``, else PAPERBOT_DB (environment or `.env`), else ./data/paperbot.db."""
-    return cli_settings(args).db
-
-
-async def open_db(args: argparse.Namespace, *, migrate: bool = True) -> Database:
-    """The command's database, waiting at most PAPERBOT_DB_BUSY_TIMEOUT for another process's lock."""
-    settings = cli_settings(args)
-    return await Database.open(settings.db, migrate=migrate, busy_timeout=settings.db_busy_timeout)
-
-
-def fail(message: str) -> int:
-    print(f"paperbot: {message}", file=sys.stderr)
-    return 2
-
-
-def print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from bot.cli_commands import HANDLERS
-    from bot.cli_ops import OPS_HANDLERS
+    # Imported once a command is chosen: `paperbot health` need not load the answering stack.
+    from bot.cli.commands import HANDLERS
+    from bot.cli.ops import OPS_HANDLERS
     from bot.logs import setup_logging
 
     setup_logging(

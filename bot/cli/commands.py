@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import Handler, cli_settings, fail, open_db, print_json
+from bot.cli.common import Handler, cli_settings, fail, open_db, print_json
 from bot.domain.models import Paper
 from bot.features import build_answering
 from bot.services.ingest.pipeline import IngestReport, ingest_paths

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli import Handler, fail, open_db, print_json, resolve_db
+from bot.cli.common import Handler, fail, open_db, print_json, resolve_db
 from bot.settings import load_settings
 from bot.store.db import Database
 
