@@ -21,7 +21,11 @@ def modules() -> dict[str, Path]:
 
 
 def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """Every bot module this one imports: top level, inside functions and under TYPE_CHECKING alike."""
+    """Every bot module this one imports: top level, inside functions and under TYPE_CHECKING alike.
+
+    An edge goes to the module named (``from bot.x import y`` to ``bot.x.y`` when that is a module); the
+    parent packages Python initialises on the way are not edges: their ``__init__`` holds a docstring
+    (``bot.cli`` also holds the parser and ``main``)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -103,6 +107,17 @@ def test_no_module_is_over_400_lines() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert not long, f"modules over {MAX_LINES} lines (split them by responsibility): {long}"
+
+
+def test_every_feature_package_says_what_it_owns() -> None:
+    silent = [
+        name
+        for name, path in modules().items()
+        if path.name == "__init__.py"
+        and name.startswith(("bot.services", "bot.ui", "bot.cli"))
+        and ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) is None
+    ]
+    assert not silent, f"packages without a docstring saying what they own: {silent}"
 
 
 def test_services_never_import_discord() -> None:
