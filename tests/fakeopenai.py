@@ -19,6 +19,7 @@ Besides HTTP faults it reproduces what real servers and small models did (llama.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -43,6 +44,10 @@ class FakeOpenAI:
     """Answers with ``reply`` (streamed in small pieces when asked); ``mode`` injects a fault."""
 
     reply: str = "4DiM trains on video without camera poses [1]."
+    mode: str = "ok"  # ok | 429 | 500 | hang | garbled | empty
+    # Embeddings behaviours (issue 14 / issue 13 items 1 and 4): see the block at the end of the class.
+    embeddings_mode: str = "ok"  # ok | 404 | 500 | slow
+    embeddings_delay: float = 5.0  # seconds a "slow" embeddings reply takes
     uncited: str = "4DiM trains on video without camera poses."
     replies: list[str] = field(default_factory=list)  # used first, one per request
     mode: str = "ok"  # ok | 429 | 500 | hang | garbled | empty | echo | parrot | runaway
@@ -90,6 +95,9 @@ class FakeOpenAI:
             )
         body = await request.json()
         self.requests.append(body)
+        fault = await self.embeddings_fault(body)
+        if fault is not None:
+            return fault
         data = []
         for i, text in enumerate(body["input"]):
             vector = [0.0] * 16
@@ -212,6 +220,31 @@ class FakeOpenAI:
             yield chunk({"content": text[start : start + 7]}, None)
         yield chunk({}, finish)
         yield "data: [DONE]\n\n"
+
+    # --- Embeddings behaviours (issue 14) ------------------------------------------------------
+    # What real servers showed: a server without an embeddings model answers 404 in OpenAI's error
+    # shape (llama.cpp without --embeddings, a wrong model name on OpenAI); an overloaded one 500; a
+    # CPU-bound one takes longer than any reasonable timeout.
+
+    def embedding_inputs(self) -> list[list[str]]:
+        """The ``input`` of every embeddings request so far, in order."""
+        return [list(r["input"]) for r in self.requests if "input" in r]
+
+    async def embeddings_fault(self, body: dict[str, Any]) -> web.Response | None:
+        if self.embeddings_mode == "404":
+            error = {
+                "message": f"The model `{body.get('model')}` does not exist or you do not have access to it.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "model_not_found",
+            }
+            return web.json_response({"error": error}, status=404)
+        if self.embeddings_mode == "500":
+            return web.json_response({"error": {"message": "injected", "type": "server_error"}}, status=500)
+        if self.embeddings_mode == "slow":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._release.wait(), self.embeddings_delay)
+        return None
 
 
 @pytest.fixture

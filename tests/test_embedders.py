@@ -296,3 +296,14 @@ def test_settings_choose_the_embedder_and_its_prefixes(monkeypatch: pytest.Monke
     assert choose_embedder(settings, None) is None, "no endpoint configured: BM25 only"
     monkeypatch.setenv("PAPERBOT_EMBEDDINGS", "none")
     assert choose_embedder(Settings(_env_file=None), _client(FakeEmbeddingsEndpoint())) is None  # type: ignore[call-arg]
+
+
+def test_blas_threads_are_limited_at_run_time() -> None:
+    from bot.services.search.cpu import _loaded_openblas, limit_blas_threads
+
+    first = limit_blas_threads(1)
+    if not _loaded_openblas():
+        pytest.skip("numpy here is not linked to OpenBLAS")
+    assert first == 1
+    assert limit_blas_threads(2) == 2
+    assert limit_blas_threads(1) == 1

@@ -44,8 +44,9 @@ async def _seed(db: Database, root: Path) -> None:
 async def test_backfill_is_incremental_and_persisted(db: Database, tmp_path: Path) -> None:
     await _seed(db, tmp_path)
     retriever = await Retriever.build(db, HashEmbedder())
-    assert retriever.mode == "hybrid"
+    assert retriever.mode == "bm25", "no vectors stored yet: a query needs no model"
     assert await retriever.update() == 2
+    assert retriever.mode == "hybrid"
     assert await retriever.update() == 0, "nothing changed"
     paper_id = int(await db.fetchval("SELECT id FROM papers WHERE arxiv_id = '2407.07860'"))
     await add_commentary(db, paper_id, "A second opinion about camera control.", author="m", author_id=1)
@@ -82,3 +83,51 @@ async def test_without_embedder_search_is_bm25(db: Database, tmp_path: Path) -> 
     assert await retriever.update() == 0
     assert (await retriever.search("PaliGemma")) == []
     assert (await retriever.search("4DiM"))[0].arxiv_id == "2407.07860"
+
+
+class TitleHasher(HashEmbedder):
+    name = "titles-32"
+    dim = 32
+
+
+async def test_a_second_source_embeds_only_its_fields_and_joins_the_fusion(
+    db: Database, tmp_path: Path
+) -> None:
+    await _seed(db, tmp_path)
+    main, second = HashEmbedder(), TitleHasher()
+    retriever = await Retriever.build(db, main, extra=[(second, {"title": 0.4})])
+    assert await retriever.update() == 2
+    fields = await db.fetchall("SELECT DISTINCT model, field FROM chunks ORDER BY model, field")
+    assert [(r["model"], r["field"]) for r in fields] == [
+        ("hash-64", "abstract"),
+        ("hash-64", "commentary"),
+        ("hash-64", "title"),
+        ("titles-32", "title"),
+    ]
+    lists = await retriever.dense_lists("Controlling Space and Time with Diffusion Models")
+    assert [w for w, _ in lists] == [0.2, 0.8, 0.2, 0.4], "one list per field of each source, with its weight"
+    assert (await retriever.rank("Controlling Space and Time with Diffusion Models", limit=1))[0][0] == int(
+        await db.fetchval("SELECT id FROM papers WHERE arxiv_id = '2407.07860'")
+    )
+
+
+async def test_a_failing_source_is_left_out_and_the_others_still_rank(db: Database, tmp_path: Path) -> None:
+    from bot.services.search.embedders import EmbedderError
+
+    class Broken(TitleHasher):
+        fail = False
+
+        async def embed(self, texts: list[str], *, query: bool = False) -> np.ndarray:
+            if self.fail:
+                raise EmbedderError("server down")
+            return await super().embed(texts, query=query)
+
+    await _seed(db, tmp_path)
+    broken = Broken()
+    retriever = await Retriever.build(db, HashEmbedder(), extra=[(broken, {"title": 0.4})])
+    await retriever.update()
+    broken.fail = True
+    lists = await retriever.dense_lists("camera pose video")
+    assert len(lists) == 3, "the broken source's list is dropped, the main source's three remain"
+    assert retriever.last_error is not None and "server down" in retriever.last_error
+    assert retriever.mode == "hybrid"

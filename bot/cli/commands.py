@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from bot.cli.common import Handler, cli_settings, fail, open_db, print_json
 from bot.domain.models import Paper
 from bot.features import build_answering
 from bot.services.ingest.pipeline import IngestReport, ingest_paths
+from bot.services.search.retrieval import Retriever
 from bot.services.search.view import good_match, match_hits, reference
 from bot.store.papers import counts, resolve_paper
 from bot.store.vectors import drop_models, other_models
@@ -77,12 +79,16 @@ async def cmd_ingest(args: argparse.Namespace) -> int:
 async def cmd_search(args: argparse.Namespace) -> int:
     async with await open_db(args) as db:
         retriever, _answerer, client = await build_answering(cli_settings(args), db)
+        started = time.perf_counter()
         hits = await retriever.search(
             args.query, tag=args.tag, since=args.since, until=args.until, limit=args.limit
         )
+        took = time.perf_counter() - started
         matches = await match_hits(db, args.query, hits)
         if client is not None:
             await client.close()
+    if getattr(args, "verbose", False):
+        print(f"search: {took * 1000:.1f} ms, {search_timing(retriever)}", file=sys.stderr)
     if args.json:
         print_json(
             [
@@ -167,8 +173,12 @@ async def cmd_embed(args: argparse.Namespace) -> int:
         done = await retriever.update(progress=ProgressBar("embed", minimum=1))
         if client is not None:
             await client.close()
-        print(f"embedded {done} papers with {retriever.embedder.name}")
-        others = await other_models(db, retriever.embedder.name)
+        print(f"embedded {done} papers with {', '.join(s.embedder.name for s in retriever.sources)}")
+        if retriever.last_error:
+            return fail(
+                f"{retriever.last_error}; papers embedded so far are kept, run it again once it works"
+            )
+        others = await other_models(db, [s.embedder.name for s in retriever.sources])
         if others and args.prune:
             await drop_models(db, list(others))
             print(f"deleted {sum(others.values())} chunks of other models: {', '.join(sorted(others))}")
@@ -178,6 +188,18 @@ async def cmd_embed(args: argparse.Namespace) -> int:
                 "paperbot embed --prune deletes them"
             )
     return 0
+
+
+def search_timing(retriever: Retriever) -> str:
+    """What a search cost besides SQL: which models were called and how long they took (for ``-v``)."""
+    called = [s for s in retriever.sources if s.model_seconds > 0]
+    if not called:
+        why = "no stored vectors" if retriever.sources else "no embedder configured"
+        return f"keywords only ({why}), no model loaded"
+    return "; ".join(
+        f"{s.embedder.name} embedded the query in {s.model_seconds * 1000:.0f} ms (model load included)"
+        for s in called
+    )
 
 
 async def cmd_stats(args: argparse.Namespace) -> int:

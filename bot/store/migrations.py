@@ -9,18 +9,20 @@ paper's row once, instead of re-tokenising it for every commentary and tag row.
 
 from __future__ import annotations
 
+from bot.store.fts import FTS_TOKENIZE
 from bot.store.schema_initial import COMMUNITY, CORE
 
-# One paper's search row, rebuilt from its tables; {ids} is a list of bound placeholders.
-REBUILD_FTS = """
+# Papers' search rows, rebuilt from their tables (append a WHERE on p.id).
+_FTS_ROWS = """
 INSERT INTO paper_fts (rowid, title, authors, abstract, commentary, tags)
 SELECT p.id, pb_fold(p.title), p.authors, pb_fold(p.abstract),
     coalesce((SELECT pb_fold(group_concat(c.body || ' ' || c.body_en, ' '))
               FROM commentary c WHERE c.paper_id = p.id), ''),
     coalesce((SELECT pb_fold(group_concat(t.display || ' ' || replace(t.key, '-', ' '), ' '))
               FROM paper_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.paper_id = p.id), '')
-FROM papers p WHERE p.id IN ({ids})
-"""
+FROM papers p"""
+# One paper's search row; {ids} is a list of bound placeholders.
+REBUILD_FTS = _FTS_ROWS + " WHERE p.id IN ({ids})\n"
 
 
 _ANSWERS = """
@@ -183,4 +185,23 @@ DROP TABLE _pb_key;
 DROP TABLE _pb_dupe;
 """
 
-MIGRATIONS: list[str] = [CORE, COMMUNITY, _ANSWERS, _PROVENANCE, _DELIVERY]
+
+_STEMMING_AND_FIELDS = f"""
+-- Porter stemming for Latin words in the search index (Hangul is folded to bigrams before tokenising,
+-- which the stemmer leaves alone): the index is rebuilt with the new tokenizer.
+DROP TABLE paper_fts;
+CREATE VIRTUAL TABLE paper_fts USING fts5(
+    title, authors, abstract, commentary, tags,
+    tokenize = '{FTS_TOKENIZE}'
+);
+{_FTS_ROWS};
+
+-- Which field of the paper each embedded chunk came from: 'title', 'abstract' or 'commentary' (the
+-- curator's text with its English version), so each field can be ranked on its own. Chunks stored before
+-- this are labelled by bot/store/vectors.py label_chunks() on the next embedding update, without
+-- re-embedding; '' means not labelled yet.
+ALTER TABLE chunks ADD COLUMN field TEXT NOT NULL DEFAULT '';
+"""
+
+
+MIGRATIONS: list[str] = [CORE, COMMUNITY, _ANSWERS, _PROVENANCE, _DELIVERY, _STEMMING_AND_FIELDS]

