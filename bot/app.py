@@ -22,6 +22,8 @@ from discord.ext import commands
 from bot.services.answers.answerer import Answerer
 from bot.services.clock import Clock, utc_now
 from bot.services.digest.report import DigestReport
+from bot.services.discovery.foryou_dm import WeeklyReport
+from bot.services.discovery.related import RelatedFinder
 from bot.services.search.retrieval import Retriever
 from bot.settings import Settings
 from bot.store.db import Database
@@ -38,6 +40,7 @@ EXTENSIONS = (
     "bot.cogs.answers",
     "bot.cogs.owner",
     "bot.cogs.ops",
+    "bot.cogs.discovery",
 )
 
 
@@ -68,6 +71,12 @@ class DigestRuns(Protocol):
     async def drain(self) -> dict[int, list[DigestReport]]: ...
 
 
+class WeeklyRuns(Protocol):
+    """The weekly recommendations DM job as the rest of the bot sees it (``bot.cogs.discovery``)."""
+
+    async def run(self) -> WeeklyReport: ...
+
+
 @dataclass
 class Services:
     """Everything the cogs call, built once in ``main()`` (``bot.runner``, ``bot.features``).
@@ -81,6 +90,8 @@ class Services:
     retriever: Retriever | None = None  # hybrid search; None: plain BM25 search, no embeddings
     answerer: Answerer | None = None  # required by the answers extension
     digest_runner: DigestRuns | None = None  # set by the digest extension
+    related_finder: RelatedFinder | None = None  # one per bot (shared caches), made on first use
+    foryou_weekly: WeeklyRuns | None = None  # set by the discovery extension
     buttons: PaperButtons = field(default_factory=PaperButtons)
     closers: list[Closer] = field(default_factory=list)  # awaited in order at shutdown
 

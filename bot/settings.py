@@ -236,6 +236,16 @@ class Settings(BaseSettings):
         validation_alias="PAPERBOT_LLM_REASONING",
         description="Treat the model as a reasoning model (max_completion_tokens, no temperature); unset: guess from its name (o1, o3, gpt-5).",
     )
+    foryou_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="mon",
+        validation_alias="PAPERBOT_FORYOU_DAY",
+        description="Weekday of the opt-in weekly recommendations DM (/foryou settings).",
+    )
+    foryou_time: dt.time = Field(
+        default=dt.time(10, 0),
+        validation_alias="PAPERBOT_FORYOU_TIME",
+        description="Local time (HH:MM) of the weekly recommendations DM.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -44,10 +44,6 @@ class FakeOpenAI:
     """Answers with ``reply`` (streamed in small pieces when asked); ``mode`` injects a fault."""
 
     reply: str = "4DiM trains on video without camera poses [1]."
-    mode: str = "ok"  # ok | 429 | 500 | hang | garbled | empty
-    # Embeddings behaviours (issue 14 / issue 13 items 1 and 4): see the block at the end of the class.
-    embeddings_mode: str = "ok"  # ok | 404 | 500 | slow
-    embeddings_delay: float = 5.0  # seconds a "slow" embeddings reply takes
     uncited: str = "4DiM trains on video without camera poses."
     replies: list[str] = field(default_factory=list)  # used first, one per request
     mode: str = "ok"  # ok | 429 | 500 | hang | garbled | empty | echo | parrot | runaway
@@ -59,6 +55,9 @@ class FakeOpenAI:
     any_name: bool = False
     embeddings_404: bool = False
     embeddings_500: bool = False  # llama.cpp's route when the model was not loaded for embeddings
+    # Embeddings behaviours (issue 14 / issue 13 items 1 and 4): see the block at the end of the class.
+    embeddings_mode: str = "ok"  # ok | 404 | 500 | slow
+    embeddings_delay: float = 5.0  # seconds a "slow" embeddings reply takes
     requests: list[dict[str, Any]] = field(default_factory=list)
     seen: list[list[dict[str, str]]] = field(default_factory=list)  # messages after the template
     url: str = ""

@@ -69,7 +69,7 @@ async def test_paper_autocomplete_and_show(env: BotEnv, run_bot: Any) -> None:
         assert embed["description"].startswith("카메라 포즈와")
         assert "It conditions on camera pose" in embed["description"]
         ids = [c["custom_id"] for row in rec.components for c in row["components"]]
-        assert ids == [f"paperbot:{a}:{choices[0]['value']}" for a in ("ask", "summarise", "save")]
+        assert ids == [f"paperbot:{a}:{choices[0]['value']}" for a in ("ask", "summarise", "save", "related")]
         typed = await env.fake.slash("paper", {"paper": "4DiM"}, user="member")
         assert typed.embeds[0]["title"] == "Controlling Space and Time with Diffusion Models"
         missing = await env.fake.slash("paper", {"paper": "zzzz qqqq"}, user="member")

@@ -10,7 +10,7 @@ from bot.services.ingest.pipeline import ingest_paths
 from bot.store.db import Database
 from bot.store.papers import resolve_paper
 from tests.notes import DIGEST, NOTE_4DIM, write
-from tests.test_ingest import undo_migration_5
+from tests.test_ingest import undo_migrations_from_5
 
 PARAGRAPH = "카메라 포즈와 시간 정보를 조건으로 주고 카메라 포즈 없는 비디오 데이터도 같이 학습했군요."
 PROJECT = "https://4d-diffusion.github.io/"
@@ -89,7 +89,7 @@ async def test_an_older_database_is_repaired_by_migration_5(tmp_path: Path) -> N
             " VALUES (?,?,?,?,?,?,?)",
             (paper.id, body, body_en, "curator", origin, stamp, stamp),
         )
-    await undo_migration_5(db)
+    await undo_migrations_from_5(db)
     await db.conn.execute("PRAGMA user_version=4")
     assert await db.fetchval("SELECT count(*) FROM commentary WHERE paper_id = ?", (paper.id,)) == 3
     await db.close()

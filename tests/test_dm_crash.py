@@ -163,7 +163,7 @@ async def test_a_dm_stuck_in_sending_by_an_older_paperbot_is_reconciled_after_th
     env: BotEnv, run_bot: Any
 ) -> None:
     """Before migration 5 a DM in flight at a crash stayed in 'sending' for ever (lost, never resent)."""
-    from tests.test_ingest import undo_migration_5
+    from tests.test_ingest import undo_migrations_from_5
 
     await _setup(env)
     await _subscribe(env)
@@ -171,7 +171,7 @@ async def test_a_dm_stuck_in_sending_by_an_older_paperbot_is_reconciled_after_th
     async with run_bot(env.make_bot) as handle:
         await crash_run(env, DmCrashingSender(DiscordSender(handle.bot), at=1, step="record"), DAY)
         await handle.drain()
-    await undo_migration_5(env.db)
+    await undo_migrations_from_5(env.db)
     await env.db.conn.execute("PRAGMA user_version=4")
     assert await env.db.migrate() >= 5
     assert await env.db.fetchval("SELECT min(attempts) FROM dm_deliveries") == 1

@@ -165,7 +165,7 @@ async def test_tags_of_a_database_from_before_tag_sources_are_credited_on_upgrad
     # Put the database back to schema 3, as a paperbot from before tag and entry sources left it.
     await db.execute("DROP TABLE tag_sources")
     await db.execute("DROP TABLE entry_sources")
-    await undo_migration_5(db)
+    await undo_migrations_from_5(db)
     await db.conn.execute("PRAGMA user_version=3")
     await db.close()
 
@@ -180,16 +180,16 @@ async def test_tags_of_a_database_from_before_tag_sources_are_credited_on_upgrad
         await db.close()
 
 
-async def undo_migration_6(db: Database) -> None:
-    """Take away what migration 6 added (the stemmed index is rebuilt by re-running it, so it stays)."""
-    await db.execute("ALTER TABLE chunks DROP COLUMN field")
-
-
-async def undo_migration_5(db: Database) -> None:
-    """Take away what migrations 5 and later added, so a test can stand a database at an older schema."""
-    await undo_migration_6(db)
+async def undo_migrations_from_5(db: Database) -> None:
+    """Take away what migrations 5 and later added (newest first), so a test can stand a database at
+    schema 4 or older; the upgrade then runs them all again."""
     for statement in (
-        "DROP INDEX dm_deliveries_open",
+        "DROP TABLE foryou_prefs",  # 7
+        "DROP TABLE member_profiles",
+        "DROP TABLE foryou_shown",
+        "DROP TABLE foryou_dms",
+        "ALTER TABLE chunks DROP COLUMN field",  # 6
+        "DROP INDEX dm_deliveries_open",  # 5
         "ALTER TABLE dm_deliveries DROP COLUMN attempts",
         "DROP TABLE upload_removals",
         "DROP TABLE commentary_sources",

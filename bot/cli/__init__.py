@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ops_commands(sub, db_default, _date)
 
+    from bot.cli.discovery import add_discovery_commands
+
+    add_discovery_commands(sub, db_default, _positive)
+
     p = sub.add_parser("run", help="start the bot (settings from the environment and .env)")
     p.add_argument("--sync", action="store_true", help="sync application commands globally first")
     return parser
@@ -98,13 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Imported once a command is chosen: `paperbot health` need not load the answering stack.
     from bot.cli.commands import HANDLERS
+    from bot.cli.discovery import DISCOVERY_HANDLERS
     from bot.cli.ops import OPS_HANDLERS
     from bot.logs import setup_logging
 
     setup_logging(
         verbose=args.verbose, json_lines=os.environ.get("PAPERBOT_LOG_JSON", "").lower() in ("1", "true")
     )
-    handler: Handler = {**HANDLERS, **OPS_HANDLERS}[args.command]
+    handler: Handler = {**HANDLERS, **OPS_HANDLERS, **DISCOVERY_HANDLERS}[args.command]
     try:
         status = asyncio.run(handler(args))
         sys.stdout.flush()

@@ -185,7 +185,6 @@ DROP TABLE _pb_key;
 DROP TABLE _pb_dupe;
 """
 
-
 _STEMMING_AND_FIELDS = f"""
 -- Porter stemming for Latin words in the search index (Hangul is folded to bigrams before tokenising,
 -- which the stemmer leaves alone): the index is rebuilt with the new tokenizer.
@@ -203,5 +202,56 @@ CREATE VIRTUAL TABLE paper_fts USING fts5(
 ALTER TABLE chunks ADD COLUMN field TEXT NOT NULL DEFAULT '';
 """
 
+# Migration 7 (issue 15): discovery.
+_DISCOVERY = """
+-- /foryou: a member's weekly-DM choice, and what paperbot derived from their activity (deleted by
+-- /foryou forget). Saves, reactions and subscriptions stay in their own tables.
+CREATE TABLE foryou_prefs (
+    user_id    INTEGER PRIMARY KEY,
+    guild_id   INTEGER NOT NULL,                 -- the server whose subscriptions shape the weekly DM
+    weekly_dm  INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+);
 
-MIGRATIONS: list[str] = [CORE, COMMUNITY, _ANSWERS, _PROVENANCE, _DELIVERY, _STEMMING_AND_FIELDS]
+-- A member's taste: the weighted mean of the embeddings of the papers they engaged with, and tag weights.
+CREATE TABLE member_profiles (
+    user_id     INTEGER PRIMARY KEY,
+    model       TEXT,                            -- embedding model of ``vector``; NULL without embeddings
+    vector      BLOB,                            -- float32, L2-normalised
+    tag_weights TEXT NOT NULL DEFAULT '{}',      -- JSON: tag key -> weight
+    basis       TEXT NOT NULL,                   -- hash of the saves/reactions/follows it was built from
+    engaged     INTEGER NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+
+-- Papers already recommended to a member, so the weekly DM brings ones they have not seen.
+CREATE TABLE foryou_shown (
+    user_id  INTEGER NOT NULL,
+    paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    shown_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, paper_id)
+) WITHOUT ROWID;
+
+-- The weekly "papers you may have missed" DM: claimed before sending, so each member gets it once a week
+-- (kept by /foryou forget, so opting in again the same week cannot bring a second one).
+CREATE TABLE foryou_dms (
+    user_id    INTEGER NOT NULL,
+    week       TEXT NOT NULL,                    -- ISO date of the week's Monday
+    state      TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'refused', 'failed', 'empty')),
+    message_id INTEGER,
+    error      TEXT,
+    claimed_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, week)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [
+    CORE,
+    COMMUNITY,
+    _ANSWERS,
+    _PROVENANCE,
+    _DELIVERY,
+    _STEMMING_AND_FIELDS,
+    _DISCOVERY,
+]

@@ -382,3 +382,10 @@ class PaperbotTranslator(app_commands.Translator):
         if locale is not discord.Locale.korean:
             return None
         return COMMAND_KO.get(string.message)
+
+
+# Discovery (related papers, /foryou) keeps its strings in its own module, merged here.
+from bot.ui.i18n_discovery import DISCOVERY_COMMANDS_KO, DISCOVERY_MESSAGES  # noqa: E402
+
+MESSAGES.update(DISCOVERY_MESSAGES)
+COMMAND_KO.update(DISCOVERY_COMMANDS_KO)

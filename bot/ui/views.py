@@ -119,7 +119,9 @@ async def answer_stale_component(interaction: Interaction) -> None:
 
 
 def dynamic_items() -> tuple[type[discord.ui.DynamicItem[Any]], ...]:
-    return (PaperButton,)
+    from bot.ui.discovery.related_button import RelatedButton
+
+    return (PaperButton, RelatedButton)
 
 
 def paper_view(paper_id: int, locale: discord.Locale | str | None = None) -> discord.ui.View:
@@ -130,6 +132,9 @@ def paper_view(paper_id: int, locale: discord.Locale | str | None = None) -> dis
     )
     view.add_item(PaperButton("summarise", paper_id, label=t("button.summarise", locale)))
     view.add_item(PaperButton("save", paper_id, label=t("button.save", locale)))
+    from bot.ui.discovery.related_button import RelatedButton
+
+    view.add_item(RelatedButton(paper_id, label=t("button.related", locale)))
     return view
 
 
