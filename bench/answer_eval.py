@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.domain.textfold import query_terms  # noqa: E402
-from bot.services.answer import Answerer  # noqa: E402
-from bot.services.answer_types import Passage  # noqa: E402
-from bot.services.ingest import ingest_paths  # noqa: E402
-from bot.services.retrieval import Retriever  # noqa: E402
+from bot.services.answers.answerer import Answerer  # noqa: E402
+from bot.services.answers.types import Passage  # noqa: E402
+from bot.services.ingest.pipeline import ingest_paths  # noqa: E402
+from bot.services.search.retrieval import Retriever  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 
 

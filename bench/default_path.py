@@ -96,7 +96,7 @@ def cli_default_path(vault: Path, tmp: Path) -> dict[str, Any]:
 async def bare_fts(db: Database, text: str) -> bool:
     """The bare FTS5 BM25 query for ``text`` (the same OR of quoted terms search uses, top 10, no joins,
     snippets or tags): the baseline search's p95 is compared with. False when the text has no terms."""
-    from bot.services.search import FIELD_WEIGHTS
+    from bot.services.search.fulltext import FIELD_WEIGHTS
 
     expression = match_expression(text)
     if not expression:
@@ -159,7 +159,7 @@ async def heartbeat_during_backfill(db_path: Path) -> dict[str, float]:
         finally:
             KeepAliveHandler.get_payload, KeepAliveHandler.ack = payload, ack  # type: ignore[method-assign]
         embedded = int(await db.fetchval("SELECT count(DISTINCT paper_id) FROM chunks"))
-        for closer in services.extras.get("on_close", []):
+        for closer in services.closers:
             await closer()
     print(f"\n## 7. Gateway heartbeat while the bot backfills {papers} papers with the default embedder")
     print(

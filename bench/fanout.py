@@ -27,9 +27,10 @@ from pathlib import Path
 # The fake Discord and test helpers live in tests/, which is not installed: import them from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.services import members, routes
-from bot.services.digest_run import DigestReport
-from bot.services.ingest import ingest_upload
+from bot.services.community import members
+from bot.services.digest import routes
+from bot.services.digest.report import DigestReport
+from bot.services.ingest.pipeline import ingest_upload
 from bot.store.db import Database
 from tests.botenv import BotEnv, Clock, make_settings
 from tests.fakediscord import FakeDiscord, RecordedRequest, running_bot
@@ -216,7 +217,7 @@ async def run_fanout(
             logging.getLogger("discord").addHandler(warnings)
             try:
                 async with running_bot(fake, env.make_bot) as handle:
-                    runner = handle.bot.services.extras["digest_runner"]
+                    runner = handle.bot.services.digest_runner
                     await runner.wait_for_run(fake.guild_id, runner.today_slot())  # start-up catch-up done
                     mark = fake.mark()
                     tracemalloc.reset_peak()

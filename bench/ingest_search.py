@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.models import Entry, ParsedFile
-from bot.services.ingest import IngestReport, ingest_paths
-from bot.services.ingest_write import write_parsed
-from bot.services.search import search
+from bot.services.ingest.pipeline import IngestReport, ingest_paths
+from bot.services.ingest.write import write_parsed
+from bot.services.search.fulltext import search
 from bot.store.db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ and tests/ as packages

@@ -28,14 +28,14 @@ from pathlib import Path
 
 from bot.domain.sources import iter_source_files, parse_bytes
 from bot.domain.textfold import any_of
-from bot.services.discovery import RelatedFinder, RelatedWeights, note_terms, note_text
-from bot.services.discovery_links import resolve_links
-from bot.services.embedders import build_embedder
-from bot.services.foryou import recommend
-from bot.services.ingest import source_key
-from bot.services.ingest_write import write_parsed
-from bot.services.retrieval import Retriever
-from bot.services.search import FIELD_WEIGHTS
+from bot.services.discovery.foryou import recommend
+from bot.services.discovery.links import resolve_links
+from bot.services.discovery.related import RelatedFinder, RelatedWeights, note_terms, note_text
+from bot.services.ingest.pipeline import source_key
+from bot.services.ingest.write import write_parsed
+from bot.services.search.embedders import build_embedder
+from bot.services.search.fulltext import FIELD_WEIGHTS
+from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 from bot.store.papers import get_paper
 

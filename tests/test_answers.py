@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from openai import AsyncOpenAI
 
-from bot.services.answer import Answerer, AnswerLimits
-from bot.services.ingest import ingest_paths
-from bot.services.llm import LLM
-from bot.services.prompts import PromptError, render
-from bot.services.retrieval import Retriever
+from bot.services.answers.answerer import Answerer, AnswerLimits
+from bot.services.answers.llm import LLM
+from bot.services.answers.prompts import PromptError, render
+from bot.services.ingest.pipeline import ingest_paths
+from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 from tests.fakeopenai import FakeOpenAI
 from tests.notes import DIGEST, NOTE_4DIM, write

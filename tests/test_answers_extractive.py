@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.services.answer import Answerer
-from bot.services.answer_extractive import clean_markup
-from bot.services.ingest import ingest_paths
-from bot.services.retrieval import Retriever
+from bot.services.answers.answerer import Answerer
+from bot.services.answers.extractive import clean_markup
+from bot.services.ingest.pipeline import ingest_paths
+from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 from tests.notes import DIGEST, NOTE_4DIM, write
 from tests.test_cli import run_process

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from openai import AsyncOpenAI
 
-from bot.services.answer import Answerer, AnswerLimits
-from bot.services.answer_text import passages_block
-from bot.services.answer_types import Passage
-from bot.services.llm import LLM
-from bot.services.retrieval import Retriever
+from bot.services.answers.answerer import Answerer, AnswerLimits
+from bot.services.answers.llm import LLM
+from bot.services.answers.text import passages_block
+from bot.services.answers.types import Passage
+from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 from tests.fakeopenai import CITATION_RULE, FakeOpenAI
 from tests.test_answers import _seed

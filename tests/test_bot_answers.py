@@ -4,7 +4,7 @@ from typing import Any
 
 from openai import AsyncOpenAI
 
-from bot.services.llm import LLM
+from bot.services.answers.llm import LLM
 from tests.botenv import BotEnv
 from tests.fakeopenai import FakeOpenAI
 

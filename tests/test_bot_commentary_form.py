@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.pipeline import ingest_paths
 from bot.ui.commentary_form import join_parts, split_for_inputs
 from tests.botenv import BotEnv
 from tests.notes import write

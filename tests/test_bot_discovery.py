@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.services import members
+from bot.services.community import members
 from tests.botenv import BotEnv
 from tests.discovery_notes import ingest_discovery_vault
 
@@ -88,13 +88,13 @@ async def test_weekly_dm_once_per_week_respecting_pauses_and_forget(env: BotEnv,
             rec = await env.fake.slash("foryou settings", {"weekly_dm": True}, user=user)
             assert rec.ephemeral and "**on**" in rec.text
         assert "paused" in (await env.fake.slash("foryou settings", user="admin")).text
-        weekly = handle.bot.services.extras["foryou_weekly"]
+        weekly = handle.bot.services.foryou_weekly
         report = await weekly.run()
         assert (report.sent, report.refused) == (1, 1)
         again = await weekly.run()
         assert again.sent == 0 and again.already == 2
     async with run_bot(env.make_bot) as handle:  # a restart in the same week sends nothing new
-        assert (await handle.bot.services.extras["foryou_weekly"].run()).sent == 0
+        assert (await handle.bot.services.foryou_weekly.run()).sent == 0
         dms = env.fake.dms_to("member")
         assert len(dms) == 1
         embed = dms[0]["embeds"][0]
@@ -125,7 +125,7 @@ async def test_weekly_dm_once_per_week_respecting_pauses_and_forget(env: BotEnv,
 
 
 async def test_weekly_dm_catches_up_at_start_once_the_slot_has_passed(env: BotEnv, run_bot: Any) -> None:
-    from bot.services import foryou
+    from bot.services.discovery import foryou
 
     ids = await ingest_discovery_vault(env.db, env.root)
     member = env.fake.user_id("member")
@@ -142,6 +142,6 @@ async def test_weekly_dm_catches_up_at_start_once_the_slot_has_passed(env: BotEn
             timeout=10,
         )
     async with run_bot(env.make_bot) as handle:
-        assert (await handle.bot.services.extras["foryou_weekly"].run()).sent == 0
+        assert (await handle.bot.services.foryou_weekly.run()).sent == 0
     assert len(env.fake.dms_to("member")) == 1
     assert await env.db.fetchval("SELECT state FROM foryou_dms WHERE user_id = ?", (member,)) == "sent"

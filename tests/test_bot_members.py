@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.pipeline import ingest_paths
 from tests.botenv import BotEnv
 from tests.notes import write
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.domain.note_meta import commentary_key
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.pipeline import ingest_paths
 from bot.store.db import Database
 from bot.store.papers import resolve_paper
 from tests.notes import DIGEST, NOTE_4DIM, write

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from bot.domain.models import Paper
-from bot.services.digest_run import DigestSender, post_digest
-from bot.services.outbox import OutboxPost
-from bot.ui.posting import DiscordSender
+from bot.services.digest.outbox import OutboxPost
+from bot.services.digest.run import DigestSender, post_digest
+from bot.ui.digest.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.test_digest_posting import DAY, _setup, assert_exactly_once
 
@@ -108,7 +108,7 @@ async def test_crash_then_restart_posts_everything_exactly_once(
 
     env.clock.now = dt.datetime(2024, 7, 11, 9, 30, tzinfo=dt.UTC)  # later: past the slot and the lease
     async with run_bot(env.make_bot) as handle:  # a fresh process catches up on start-up
-        report = await handle.bot.services.extras["digest_runner"].wait_for_run(env.fake.guild_id, DAY)
+        report = await handle.bot.services.digest_runner.wait_for_run(env.fake.guild_id, DAY)
         assert report.complete
     assert_exactly_once(env)
     assert await env.db.fetchval("SELECT count(*) FROM posts WHERE state != 'sent'") == 0

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.services.digest_plan import plan_digest
-from bot.services.routes import Route, channels_for_tags, set_route, update_guild_config
-from bot.services.schedule import last_slot
+from bot.services.digest.plan import plan_digest
+from bot.services.digest.routes import Route, channels_for_tags, set_route, update_guild_config
+from bot.services.digest.schedule import last_slot
 from bot.store.db import Database
 from tests.botenv import DAY
 from tests.notes import DIGEST, NOTE_4DIM, write
@@ -21,7 +21,7 @@ def test_channels_for_overlapping_tags_are_unique_and_fallback_only_when_unroute
 
 
 async def test_plan_routes_each_entry_once_per_channel(db: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from bot.services.ingest import ingest_paths
+    from bot.services.ingest.pipeline import ingest_paths
 
     write(tmp_path, "240711 A.md", NOTE_4DIM)
     write(tmp_path, "d.txt", DIGEST)

@@ -4,9 +4,9 @@ import collections
 import datetime as dt
 from typing import Any
 
-from bot.services.digest_run import post_digest
-from bot.services.ingest import ingest_upload
-from bot.ui.posting import DiscordSender
+from bot.services.digest.run import post_digest
+from bot.services.ingest.pipeline import ingest_upload
+from bot.ui.digest.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.notes import SIX_ENTRIES, make_digest
 
@@ -62,7 +62,7 @@ async def test_scheduled_job_posts_each_entry_once_per_channel(env: BotEnv, run_
         env.clock.now = dt.datetime(2024, 7, 11, 9, 0, tzinfo=dt.UTC)
         mark = env.fake.mark()
         job.modify(next_run_time=dt.datetime.now(dt.UTC))  # fire it now instead of waiting for 09:00
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         report = await runner.wait_for_run(env.fake.guild_id, DAY)
         assert report.posts_sent == 7
         assert len(env.fake.requests_matching("POST /channels/*/messages", since=mark)) == 7
@@ -83,10 +83,10 @@ async def test_catch_up_after_downtime_posts_once(env: BotEnv, run_bot: Any) -> 
     await _setup(env)
     env.clock.now = dt.datetime(2024, 7, 11, 15, 0, tzinfo=dt.UTC)  # the bot was down at 09:00
     async with run_bot(env.make_bot) as handle:
-        report = await handle.bot.services.extras["digest_runner"].wait_for_run(env.fake.guild_id, DAY)
+        report = await handle.bot.services.digest_runner.wait_for_run(env.fake.guild_id, DAY)
         assert report.posts_sent == 7
     async with run_bot(env.make_bot) as handle:  # a second start-up the same day finds it posted
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         await runner.catch_up()
     assert_exactly_once(env)
 
@@ -96,7 +96,7 @@ async def test_overlapping_runs_never_both_post(env: BotEnv, run_bot: Any) -> No
 
     await _setup(env)
     async with run_bot(env.make_bot) as handle:
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         second_sender = DiscordSender(handle.bot)
         # the bot's own run and an independent runner (as `paperbot digest post` would be) at once
         reports = await asyncio.gather(
@@ -132,7 +132,7 @@ async def test_faults_during_fan_out_are_retried_and_forbidden_channel_reported(
 async def test_subscriber_dms_one_per_member_with_mutes_pauses_and_refusals(
     env: BotEnv, run_bot: Any
 ) -> None:
-    from bot.services import members
+    from bot.services.community import members
 
     await _setup(env)
     guild = env.fake.guild_id
@@ -165,11 +165,11 @@ async def test_subscriber_dms_one_per_member_with_mutes_pauses_and_refusals(
 
 
 async def test_guild_language_choice_and_threads(env: BotEnv, run_bot: Any) -> None:
-    from bot.services.routes import update_guild_config
+    from bot.services.digest.routes import update_guild_config
     from tests.notes import NOTE_4DIM, write
 
     write(env.root, "n/240711 4dim.md", NOTE_4DIM)
-    from bot.services.ingest import ingest_paths
+    from bot.services.ingest.pipeline import ingest_paths
 
     await ingest_paths(env.db, [env.root / "n"])
     await env.fallback("papers")
@@ -189,7 +189,7 @@ async def test_weekly_recap_attaches_a_chart(env: BotEnv, run_bot: Any) -> None:
     env.settings.recap_channel_id = env.fake.channel_id("general")
     env.clock.now = dt.datetime(2024, 7, 14, 18, 0, tzinfo=dt.UTC)
     async with run_bot(env.make_bot) as handle:
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         message_id = await runner.post_recap()
     recap = next(m for m in env.fake.messages_in("general") if int(m["id"]) == message_id)
     assert recap["embeds"][0]["title"].startswith("Weekly recap")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.ui.posting import DiscordSender
+from bot.ui.digest.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.test_digest_crash import CrashingSender, crash_run
 from tests.test_digest_posting import DAY, _setup, assert_exactly_once
@@ -31,7 +31,7 @@ async def test_resent_post_is_found_after_the_nonce_window(env: BotEnv, run_bot:
 
     env.clock.now = dt.datetime(2024, 7, 11, 9, 30, tzinfo=dt.UTC)
     async with run_bot(env.make_bot) as handle:
-        report = await handle.bot.services.extras["digest_runner"].wait_for_run(env.fake.guild_id, DAY)
+        report = await handle.bot.services.digest_runner.wait_for_run(env.fake.guild_id, DAY)
         assert report.complete
     assert_exactly_once(env)
     assert await env.db.fetchval("SELECT count(*) FROM posts WHERE state != 'sent'") == 0

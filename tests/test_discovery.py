@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.services import foryou, members
-from bot.services.discovery import RelatedFinder, RelatedWeights
+from bot.services.community import members
+from bot.services.discovery import foryou
+from bot.services.discovery.related import RelatedFinder, RelatedWeights
 from bot.store.db import Database
 from bot.store.migrations import MIGRATIONS
 from tests.discovery_notes import ingest_discovery_vault
@@ -223,7 +224,7 @@ class BagOfWordsEmbedder:
 async def test_embedding_signal_and_profile_vector_follow_re_embedded_papers(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.services.retrieval import Retriever
+    from bot.services.search.retrieval import Retriever
 
     ids = await ingest_discovery_vault(db, tmp_path)
     retriever = await Retriever.build(db, BagOfWordsEmbedder())
@@ -240,7 +241,7 @@ async def test_embedding_signal_and_profile_vector_follow_re_embedded_papers(
     assert row is not None and row["model"] == "bag-64" and row["n"] == 64 * 4
 
     # The video paper is rewritten to be about expert routing and re-embedded: the centroids follow.
-    monkeypatch.setattr("bot.services.discovery_vectors.RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr("bot.services.discovery.vectors.RECHECK_SECONDS", 0.0)
     await db.execute(
         "UPDATE papers SET abstract = ?, title = ? WHERE id = ?",
         (

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from bot.domain.models import Paper
-from bot.services import members
-from bot.services.digest_run import DigestSender, post_digest
-from bot.services.outbox import OutboxPost
-from bot.ui.posting import DiscordSender
+from bot.services.community import members
+from bot.services.digest.outbox import OutboxPost
+from bot.services.digest.run import DigestSender, post_digest
+from bot.ui.digest.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.test_digest_crash import Crash, crash_run
 from tests.test_digest_posting import DAY, _setup, assert_exactly_once
@@ -115,7 +115,7 @@ async def test_crash_during_dms_then_restart_dms_each_member_exactly_once(
 
     env.clock.now = dt.datetime(2024, 7, 11, 9, 30, tzinfo=dt.UTC)  # later: past the slot and the lease
     async with run_bot(env.make_bot) as handle:  # a fresh process catches up on start-up
-        report = await handle.bot.services.extras["digest_runner"].wait_for_run(env.fake.guild_id, DAY)
+        report = await handle.bot.services.digest_runner.wait_for_run(env.fake.guild_id, DAY)
         assert report.complete, report
     assert_exactly_once(env)
     for name in SUBSCRIBERS:
@@ -152,7 +152,7 @@ async def test_crash_while_looking_for_an_earlier_dm_then_restart(env: BotEnv, r
         await handle.drain()
     env.clock.now = dt.datetime(2024, 7, 11, 9, 30, tzinfo=dt.UTC)
     async with run_bot(env.make_bot) as handle:
-        report = await handle.bot.services.extras["digest_runner"].wait_for_run(env.fake.guild_id, DAY)
+        report = await handle.bot.services.digest_runner.wait_for_run(env.fake.guild_id, DAY)
         assert report.complete, report
     for name in SUBSCRIBERS:
         assert len(env.fake.dms_to(name)) == 1, name
@@ -177,7 +177,7 @@ async def test_a_dm_stuck_in_sending_by_an_older_paperbot_is_reconciled_after_th
     assert await env.db.fetchval("SELECT min(attempts) FROM dm_deliveries") == 1
     env.clock.now = dt.datetime(2024, 7, 11, 9, 30, tzinfo=dt.UTC)
     async with run_bot(env.make_bot) as handle:
-        report = await handle.bot.services.extras["digest_runner"].wait_for_run(env.fake.guild_id, DAY)
+        report = await handle.bot.services.digest_runner.wait_for_run(env.fake.guild_id, DAY)
         assert report.complete and report.dms_already >= 1
     for name in SUBSCRIBERS:
         assert len(env.fake.dms_to(name)) == 1, name

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.services.doctor import CheckResult, exit_status, format_results, run_checks, settings_error
+from bot.services.ops.doctor import CheckResult, exit_status, format_results, run_checks, settings_error
 from bot.settings import Settings, settings_from
 from bot.store.db import Database
 from bot.store.migrations import MIGRATIONS

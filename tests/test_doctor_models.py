@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.services.doctor import CheckResult, run_checks
+from bot.services.ops.doctor import CheckResult, run_checks
 from bot.settings import Settings
 from tests.fakeopenai import FakeOpenAI
 

@@ -7,8 +7,8 @@ import importlib
 import numpy as np
 import pytest
 
-from bot.services.embedder_e5 import E5Embedder
-from bot.services.embedders import EmbedderUnavailable
+from bot.services.search.embedder_e5 import E5Embedder
+from bot.services.search.embedders import EmbedderUnavailable
 
 
 async def test_missing_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.features import choose_embedder
-from bot.services import embedders
-from bot.services.embedders import (
+from bot.services.search import embedders
+from bot.services.search.embedders import (
     Embedder,
     EmbedderError,
     EmbedderUnavailable,
@@ -299,7 +299,7 @@ def test_settings_choose_the_embedder_and_its_prefixes(monkeypatch: pytest.Monke
 
 
 def test_blas_threads_are_limited_at_run_time() -> None:
-    from bot.services.cpu import _loaded_openblas, limit_blas_threads
+    from bot.services.search.cpu import _loaded_openblas, limit_blas_threads
 
     first = limit_blas_threads(1)
     if not _loaded_openblas():

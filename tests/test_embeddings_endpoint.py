@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from openai import AsyncOpenAI
 
-from bot.services.embedders import OpenAIEmbedder
-from bot.services.ingest import ingest_paths
-from bot.services.retrieval import Retriever
+from bot.services.ingest.pipeline import ingest_paths
+from bot.services.search.embedders import OpenAIEmbedder
+from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 from tests.fakeopenai import FakeOpenAI
 from tests.notes import DIGEST, NOTE_4DIM, write

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.arxiv import arxiv_url
-from bot.services.commentary import add_commentary
-from bot.services.export import ExportReport, export_vault, render_note, safe_title
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.edits import add_commentary
+from bot.services.ingest.pipeline import ingest_paths
+from bot.services.ops.export import ExportReport, export_vault, render_note, safe_title
 from bot.store.db import Database
 from bot.store.papers import resolve_paper
 from tests.notes import DIGEST, NOTE_4DIM, NOTE_NO_ARXIV, SIX_ENTRIES, make_digest, write

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.ingest import forget_deleted, ingest_paths, ingest_upload
+from bot.services.ingest.pipeline import forget_deleted, ingest_paths, ingest_upload
 from bot.store.db import Database
 from bot.store.papers import get_paper, resolve_paper
 from tests.notes import DIGEST, NOTE_4DIM, NOTE_NO_ARXIV, write

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import bot
-from bot.services.prompts import check_templates, template_names
+from bot.services.answers.prompts import check_templates, template_names
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 
 from bot.logs import JsonFormatter
-from bot.services.ingest import ingest_upload
-from bot.services.ops import heartbeat_path, prune_backups, read_heartbeat
+from bot.services.ingest.pipeline import ingest_upload
+from bot.services.ops.health import heartbeat_path, prune_backups, read_heartbeat
 from tests.botenv import BotEnv
 from tests.notes import DIGEST, NOTE_4DIM, SIX_ENTRIES, make_digest, write
 
@@ -130,7 +130,7 @@ async def test_a_digest_deleted_from_the_vault_before_its_day_is_not_posted(
     env.settings.vault_dir = vault
     await env.fallback("papers")
     async with run_bot(env.make_bot) as handle:
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         await runner.refresh_sources()
         digest.unlink()  # the curator takes the digest back before 09:00
         await runner.refresh_sources()
@@ -146,7 +146,7 @@ async def test_inbox_file_that_fails_is_reported_and_nothing_posted(env: BotEnv,
     env.settings.inbox_dir = inbox
     await env.fallback("papers")
     async with run_bot(env.make_bot) as handle:
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         await runner.refresh_sources()
         await runner.refresh_sources()  # the same broken file is reported once
         report = await runner.run(env.fake.guild_id, __import__("datetime").date(2024, 7, 11))
@@ -158,7 +158,7 @@ async def test_inbox_file_that_fails_is_reported_and_nothing_posted(env: BotEnv,
 
 
 async def test_rest_only_digest_dms_name_the_guild_and_link_to_the_configured_server(env: BotEnv) -> None:
-    from bot.services import members
+    from bot.services.community import members
 
     assert (await ingest_upload(env.db, make_digest("2024-07-11", SIX_ENTRIES).encode(), "d.txt")).ok
     await env.fallback("papers")

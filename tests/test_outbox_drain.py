@@ -7,11 +7,11 @@ import collections
 import datetime as dt
 from typing import Any
 
-from bot.services import members
-from bot.services.digest_run import post_digest
-from bot.services.ingest import ingest_upload
-from bot.services.schedule import mark_run
-from bot.ui.posting import DiscordSender
+from bot.services.community import members
+from bot.services.digest.run import post_digest
+from bot.services.digest.schedule import mark_run
+from bot.services.ingest.pipeline import ingest_upload
+from bot.ui.digest.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.notes import SIX_ENTRIES, make_digest
 from tests.test_digest_crash import CrashingSender, crash_run
@@ -53,7 +53,7 @@ async def test_downtime_across_two_digest_times_posts_both_days_in_order(env: Bo
     await mark_run(env.db, env.fake.guild_id, BEFORE - dt.timedelta(days=1), "posted", clock=env.clock)
     env.clock.now = dt.datetime(2024, 7, 11, 15, 0, tzinfo=dt.UTC)
     async with run_bot(env.make_bot) as handle:
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         assert (await runner.wait_for_run(env.fake.guild_id, DAY)).complete
     seen = posts_seen(env)
     assert all(n == 1 for n in seen.values()), seen
@@ -92,7 +92,7 @@ async def test_crashed_post_of_an_earlier_day_is_finished_by_the_next_start(
     # the next day, after the 09:00 slot: the 10th's leftovers go first, then the 11th
     env.clock.now = dt.datetime(2024, 7, 11, 9, 30, tzinfo=dt.UTC)
     async with run_bot(env.make_bot) as handle:
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         assert (await runner.wait_for_run(env.fake.guild_id, DAY)).complete
         assert runner.finished[(env.fake.guild_id, BEFORE)].complete
     seen = posts_seen(env)
@@ -111,7 +111,7 @@ async def test_nothing_older_than_the_horizon_is_delivered(env: BotEnv, run_bot:
     env.settings.catch_up_days = 3
     env.clock.now = dt.datetime(2024, 7, 11, 15, 0, tzinfo=dt.UTC)
     async with run_bot(env.make_bot) as handle:
-        done = await handle.bot.services.extras["digest_runner"].drain()
+        done = await handle.bot.services.digest_runner.drain()
     days = [r.day for r in done[env.fake.guild_id]]
     assert days == [DAY - dt.timedelta(days=2), DAY - dt.timedelta(days=1), DAY]
     assert {day for _, _, day in posts_seen(env)} == {DAY.isoformat()}
@@ -122,7 +122,7 @@ async def test_first_start_on_an_old_vault_posts_only_the_latest_slot(env: BotEn
     await _setup_days(env, BEFORE, DAY)
     env.clock.now = dt.datetime(2024, 7, 11, 15, 0, tzinfo=dt.UTC)
     async with run_bot(env.make_bot) as handle:
-        await handle.bot.services.extras["digest_runner"].wait_for_run(env.fake.guild_id, DAY)
+        await handle.bot.services.digest_runner.wait_for_run(env.fake.guild_id, DAY)
     assert {day for _, _, day in posts_seen(env)} == {DAY.isoformat()}
 
 
@@ -132,7 +132,7 @@ async def test_periodic_drain_job_delivers_posts_given_back(env: BotEnv, run_bot
     env.clock.now = dt.datetime(2024, 7, 11, 9, 30, tzinfo=dt.UTC)
     env.fake.fail_next("POST", f"/channels/{env.fake.channel_id('general')}/messages", status=400, times=1)
     async with run_bot(env.make_bot) as handle:
-        runner = handle.bot.services.extras["digest_runner"]
+        runner = handle.bot.services.digest_runner
         first = await runner.wait_for_run(env.fake.guild_id, DAY)
         assert first.posts_retry == 1 and not first.complete
         row = await env.db.fetchone(

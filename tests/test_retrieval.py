@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.services.commentary import add_commentary
-from bot.services.ingest import ingest_paths
-from bot.services.retrieval import Retriever
+from bot.services.ingest.edits import add_commentary
+from bot.services.ingest.pipeline import ingest_paths
+from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 from bot.store.vectors import VectorIndex
 from tests.notes import DIGEST, NOTE_4DIM, write
@@ -112,7 +112,7 @@ async def test_a_second_source_embeds_only_its_fields_and_joins_the_fusion(
 
 
 async def test_a_failing_source_is_left_out_and_the_others_still_rank(db: Database, tmp_path: Path) -> None:
-    from bot.services.embedders import EmbedderError
+    from bot.services.search.embedders import EmbedderError
 
     class Broken(TitleHasher):
         fail = False

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from bot.domain.models import Entry, ParsedFile
 from bot.domain.textfold import match_expression
-from bot.services.ingest_write import write_parsed
-from bot.services.search import search
+from bot.services.ingest.write import write_parsed
+from bot.services.search.fulltext import search
 from bot.store.db import Database
 
 DAY = dt.date(2024, 7, 11)

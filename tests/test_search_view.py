@@ -11,9 +11,9 @@ import pytest
 
 from bot.cli import main
 from bot.domain.textfold import query_terms
-from bot.services.ingest import ingest_paths
-from bot.services.search import highlight, search
-from bot.services.search_view import good_match, match_hits
+from bot.services.ingest.pipeline import ingest_paths
+from bot.services.search.fulltext import highlight, search
+from bot.services.search.view import good_match, match_hits
 from bot.store.db import Database
 from tests.botenv import BotEnv
 from tests.notes import DIGEST, NOTE_4DIM, NOTE_NO_ARXIV, write

@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.services import members
-from bot.services.digest_plan import plan_digest
-from bot.services.ingest import ingest_paths
-from bot.ui.posting import DiscordSender
+from bot.services.community import members
+from bot.services.digest.plan import plan_digest
+from bot.services.ingest.pipeline import ingest_paths
+from bot.ui.digest.posting import DiscordSender
 from tests.botenv import BotEnv
 from tests.fakediscord import FakeFile
 from tests.notes import make_digest
@@ -135,7 +135,7 @@ async def test_week_of_digests_with_faults_and_restarts(
             restarts += 1
         env.clock.now = dt.datetime.combine(day, dt.time(9, 30), tzinfo=dt.UTC)
         async with run_bot(env.make_bot) as handle:  # every day is a fresh start-up: catch-up posts it
-            runner = handle.bot.services.extras["digest_runner"]
+            runner = handle.bot.services.digest_runner
             result = await runner.wait_for_run(env.fake.guild_id, day, 120)
             assert result.complete, result
             for missed in sorted(down) if day > max(down) and index == 5 else []:
@@ -146,7 +146,7 @@ async def test_week_of_digests_with_faults_and_restarts(
         if index == 5:
             restarts += 1  # an extra restart with nothing due must not repost anything
             async with run_bot(env.make_bot) as handle:
-                await handle.bot.services.extras["digest_runner"].catch_up()
+                await handle.bot.services.digest_runner.catch_up()
 
     planned = await env.db.fetchall(
         "SELECT channel_id, paper_id, digest_date, message_id FROM posts WHERE digest_date BETWEEN ? AND ?",

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import bot.services.search as search_module
+import bot.services.search.fulltext as search_module
 from bot.domain.models import Entry, ParsedFile
-from bot.services.chunking import chunk_fields, chunk_note
-from bot.services.ingest import ingest_paths
-from bot.services.ingest_write import write_parsed
-from bot.services.retrieval import Retriever
-from bot.services.search import best_snippet, search, search_ranked
+from bot.services.ingest.pipeline import ingest_paths
+from bot.services.ingest.write import write_parsed
+from bot.services.search.chunking import chunk_fields, chunk_note
+from bot.services.search.fulltext import best_snippet, search, search_ranked
+from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 from bot.store.fts import index_terms, stem
 from bot.store.migrations import MIGRATIONS
@@ -184,7 +184,7 @@ async def test_only_chunks_whose_text_changed_are_embedded_again(db: Database, t
 async def test_one_query_search_gives_the_same_tags_and_snippets_as_the_lookups(
     db: Database, tmp_path: Path
 ) -> None:
-    from bot.services.search import _snippets
+    from bot.services.search.fulltext import _snippets
     from bot.store.papers import tags_for
 
     write(tmp_path, "n/240711 4dim.md", NOTE_4DIM)

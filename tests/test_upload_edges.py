@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.services.export import export_vault, safe_title
-from bot.services.ingest import ingest_paths
+from bot.services.ingest.pipeline import ingest_paths
+from bot.services.ops.export import export_vault, safe_title
 from bot.store.db import Database
 from tests.botenv import BotEnv
 from tests.fakediscord import FakeFile

@@ -1,0 +1,1 @@
+"""Slash commands, one extension per feature (``bot.app.EXTENSIONS``); thin: they call services."""

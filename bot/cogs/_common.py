@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 
 from bot.domain.models import Paper
-from bot.services.search import search
+from bot.services.search.fulltext import search
 from bot.store.papers import resolve_paper, suggest_papers, tag_counts
 from bot.ui.errors import UserFacingError
 from bot.ui.i18n import t

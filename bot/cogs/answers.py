@@ -11,9 +11,10 @@ from discord import app_commands
 from discord.app_commands import locale_str as _
 from discord.ext import commands
 
+from bot.app import PaperButtons
 from bot.cogs._common import Interaction, find_paper, paper_autocomplete, tag_autocomplete
-from bot.services.answer import Answerer, OnText
-from bot.services.answer_types import Answer, as_lang
+from bot.services.answers.answerer import Answerer, OnText
+from bot.services.answers.types import Answer, as_lang
 from bot.store.papers import get_paper
 from bot.ui.answers import render_answer, render_partial
 from bot.ui.embeds import no_mentions
@@ -109,17 +110,16 @@ class QuestionModal(discord.ui.Modal):
 class Answers(commands.Cog):
     def __init__(self, bot: PaperBot) -> None:
         self.bot = bot
-        answerer = bot.services.extras.get("answerer")
+        answerer = bot.services.answerer
         if answerer is None:
-            raise RuntimeError("the answers extension needs services.extras['answerer']")
+            raise RuntimeError("the answers extension needs services.answerer")
         self.answerer: Answerer = answerer
         self.gate = AnswerGate(bot.settings.ask_cooldown)
-        bot.services.extras["ask_button"] = self.ask_button
-        bot.services.extras["summarise_button"] = self.summarise_button
+        bot.services.buttons.ask = self.ask_button
+        bot.services.buttons.summarise = self.summarise_button
 
     async def cog_unload(self) -> None:
-        self.bot.services.extras.pop("ask_button", None)
-        self.bot.services.extras.pop("summarise_button", None)
+        self.bot.services.buttons = PaperButtons()
 
     async def respond(
         self,

@@ -13,11 +13,11 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.cogs._common import Interaction, parse_day
-from bot.services import routes
-from bot.services.digest_plan import plan_digest
-from bot.services.ingest import ingest_upload
+from bot.services.digest import routes
+from bot.services.digest.plan import plan_digest
+from bot.services.ingest.pipeline import ingest_upload
 from bot.ui.checks import moderator_only
-from bot.ui.digest_runner import DigestRunner
+from bot.ui.digest.runner import DigestRunner
 from bot.ui.embeds import COLOUR, no_mentions
 from bot.ui.errors import UserFacingError
 from bot.ui.i18n import t
@@ -45,7 +45,7 @@ class Digest(commands.Cog):
         self.bot = bot
         self.runner = DigestRunner(bot)
         self._caught_up = False
-        bot.services.extras["digest_runner"] = self.runner
+        bot.services.digest_runner = self.runner
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ConfirmRemoval)

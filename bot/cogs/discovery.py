@@ -17,14 +17,14 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.cogs._common import Interaction, find_paper, paper_autocomplete
-from bot.services import foryou
-from bot.services.foryou_dm import WeeklyReport, deliver_weekly
-from bot.services.members import subscriptions
-from bot.ui.discovery_render import render_foryou_embed
+from bot.services.community.members import subscriptions
+from bot.services.discovery import foryou
+from bot.services.discovery.foryou_dm import WeeklyReport, deliver_weekly
+from bot.ui.discovery.foryou_dm import DiscordForYouSender
+from bot.ui.discovery.related_button import related_finder, send_related
+from bot.ui.discovery.render import render_foryou_embed
 from bot.ui.embeds import no_mentions
-from bot.ui.foryou_dm import DiscordForYouSender
 from bot.ui.i18n import t
-from bot.ui.related_button import related_finder, send_related
 
 if TYPE_CHECKING:
     from bot.app import PaperBot
@@ -108,7 +108,7 @@ class Discovery(commands.Cog):
     def __init__(self, bot: PaperBot) -> None:
         self.bot = bot
         self.weekly = WeeklyForYou(bot)
-        bot.services.extras["foryou_weekly"] = self.weekly
+        bot.services.foryou_weekly = self.weekly
         self._caught_up = False
 
     async def cog_load(self) -> None:

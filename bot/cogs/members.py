@@ -10,7 +10,7 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.cogs._common import Interaction, tag_autocomplete
-from bot.services import members
+from bot.services.community import members
 from bot.store.papers import tag_counts
 from bot.ui.embeds import COLOUR, no_mentions
 from bot.ui.i18n import t

@@ -11,15 +11,15 @@ from discord.ext import commands
 
 from bot.cogs._common import Interaction, find_paper, paper_autocomplete, tag_autocomplete
 from bot.domain.tags import tag_key
-from bot.services import commentary as notes
-from bot.services import routes
+from bot.services.digest import routes
+from bot.services.ingest import edits as notes
 from bot.ui.checks import moderator_only, require_moderator
 from bot.ui.commentary_form import MODAL_INPUTS, CommentaryForm, FormTooSmall, Which, plan_form
+from bot.ui.digest.posting import refresh_paper_posts
 from bot.ui.embeds import COLOUR, no_mentions
 from bot.ui.errors import UserFacingError, on_component_error
 from bot.ui.i18n import t
 from bot.ui.limits import EMBED_DESCRIPTION, MODAL_TEXT, truncate
-from bot.ui.posting import refresh_paper_posts
 
 if TYPE_CHECKING:
     from bot.app import PaperBot

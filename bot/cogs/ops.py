@@ -17,7 +17,7 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.cogs._common import Interaction
-from bot.services.ops import (
+from bot.services.ops.health import (
     backup_to,
     heartbeat_path,
     metrics_text,
@@ -139,15 +139,15 @@ class Ops(commands.Cog):
     @moderator_only()
     async def status(self, interaction: Interaction) -> None:
         figures = await store_figures(self.bot.db, clock=self.bot.services.clock)
-        extras = self.bot.services.extras
+        services = self.bot.services
         uptime = dt.timedelta(seconds=int(time.monotonic() - self.bot.started_at))
         latency = _latency(self.bot)
-        runner = extras.get("digest_runner")
+        runner = services.digest_runner
         last = "—"
         if runner is not None and runner.last_run is not None:
             day, report = runner.last_run
             last = f"{day.isoformat()}: {report.posts_sent} sent, {report.posts_failed} failed, {report.dms_sent} DMs"
-        answerer, retriever = extras.get("answerer"), extras.get("retriever")
+        answerer, retriever = services.answerer, services.retriever
         embed = discord.Embed(title="paperbot status", colour=COLOUR)
         embed.add_field(name="Uptime", value=str(uptime))
         embed.add_field(

@@ -11,9 +11,9 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.cogs._common import Interaction, find_paper, paper_autocomplete, parse_day, tag_autocomplete
-from bot.services.reactions import top_papers
-from bot.services.search import search
-from bot.services.search_view import match_hits
+from bot.services.community.reactions import top_papers
+from bot.services.search.fulltext import search
+from bot.services.search.view import match_hits
 from bot.store.papers import tag_counts
 from bot.ui.embeds import COLOUR, no_mentions, render_hits_embed, render_paper_embeds
 from bot.ui.i18n import t
@@ -44,7 +44,7 @@ class Papers(commands.Cog):
         self, interaction: Interaction, query: str, tag: str | None = None, since: str | None = None
     ) -> None:
         day = parse_day(since, interaction.locale)
-        retriever = self.bot.services.extras.get("retriever")  # hybrid when embeddings are available
+        retriever = self.bot.services.retriever  # hybrid when embeddings are available
         if retriever is not None:
             hits = await retriever.search(query, tag=tag, since=day, limit=MAX_RESULTS)
         else:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.services.reactions import record_reaction
+from bot.services.community.reactions import record_reaction
 
 if TYPE_CHECKING:
     from bot.app import PaperBot

@@ -27,7 +27,8 @@ import re
 from dataclasses import dataclass, field
 
 from bot.domain.arxiv import arxiv_url, parse_arxiv_id
-from bot.domain.models import Entry, ParsedFile, ParseIssue, Severity
+from bot.domain.models import Entry, ParsedFile, ParseIssue
+from bot.domain.note_lines import Note, mark_english, mark_links, mark_tags
 from bot.domain.note_meta import commentary_parts, mark_meta, split_leading_urls
 from bot.domain.parse_digest import (
     has_hangul,
@@ -36,13 +37,8 @@ from bot.domain.parse_digest import (
     split_title_authors,
     split_translation,
 )
-from bot.domain.tags import find_tags, is_tag_line, tag_key
+from bot.domain.tags import find_tags, tag_key
 
-_LINKS_HEADING = re.compile(r"#{1,6}\s*links\s*:?", re.IGNORECASE)
-_WIKI = re.compile(r"\[\[([^\[\]|]+)(?:\|[^\[\]]*)?\]\]")
-_WIKI_ONLY = re.compile(r"\s*(?:\[\[[^\[\]]*\]\]\s*)+")
-_EN_OPEN = re.compile(r"<\s*en[gl][a-z]{3,5}\s*>", re.IGNORECASE)
-_EN_CLOSE = re.compile(r"<\s*/\s*en[gl][a-z]{3,5}\s*>", re.IGNORECASE)
 _URL = re.compile(r"https?://[^\s<>()\[\]]+|(?<![\w./])arxiv\.org/[^\s<>()\[\]]+", re.IGNORECASE)
 # One stray character before the URL is tolerated: "[https://..](..)", "<https://..>", a typo "zhttps://".
 _URL_LEAD = re.compile(r"\s*(?P<token>\S?(?:https?://|arxiv\.org/)\S*)(?:\s+(?P<rest>.*))?", re.IGNORECASE)
@@ -55,108 +51,6 @@ _DATE_PREFIX = re.compile(r"^\d{6}(?:\s+|$)")
 _DUPLICATE_SUFFIX = re.compile(r"\s+1$")
 _SENTENCE_END = (".", "다", "요", ":", ";", "!")
 _HEADER_WINDOW = 4
-
-
-@dataclass
-class _Note:
-    lines: list[str]
-    path: str
-    role: list[str] = field(default_factory=list)
-    issues: list[ParseIssue] = field(default_factory=list)
-    links: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    english: list[str] = field(default_factory=list)
-    english_at: list[int] = field(default_factory=list)  # the line each English block starts on
-    extra: dict[int, str] = field(default_factory=dict)  # commentary that replaces a line's text
-
-    def warn(self, line: int | None, name: str, message: str) -> None:
-        issue = ParseIssue(path=self.path, line=line, field=name, message=message, severity=Severity.WARNING)
-        self.issues.append(issue)
-
-    def free(self, limit: int | None = None, after: int = -1) -> list[int]:
-        """Indexes (past ``after``) of the first ``limit`` non-blank lines no pass has claimed yet."""
-        found: list[int] = []
-        for i in range(after + 1, len(self.lines)):
-            if not self.role[i] and self.lines[i].strip():
-                found.append(i)
-                if len(found) == limit:
-                    break
-        return found
-
-
-def _mark_links(note: _Note) -> None:
-    in_section = False
-    for i, line in enumerate(note.lines):
-        if line.lstrip().startswith("#") and _LINKS_HEADING.fullmatch(line.strip()):
-            note.role[i], in_section = "links", True
-            continue
-        for target in _WIKI.findall(line) if "[[" in line else ():
-            name = target.strip().removesuffix(".md").strip()
-            if name and name not in note.links:
-                note.links.append(name)
-        if ("[[" in line and _WIKI_ONLY.fullmatch(line)) or (in_section and not line.strip()):
-            note.role[i] = "links"
-        else:
-            in_section = False
-
-
-def _tag_line_with_stray(line: str) -> str:
-    """For a tag line with one stray short word typed after it (``#moe #llm F``), that word, else ''."""
-    tokens = line.split()
-    if len(tokens) < 2 or len(tokens[-1]) > 2 or tokens[-1].startswith("#"):
-        return ""
-    return tokens[-1] if is_tag_line(" ".join(tokens[:-1])) else ""
-
-
-def _mark_tags(note: _Note) -> None:
-    keys: set[str] = set()
-    for i, line in enumerate(note.lines):
-        if note.role[i] or not line.lstrip().startswith("#"):
-            continue
-        stray = None if is_tag_line(line) else _tag_line_with_stray(line)
-        if stray:
-            note.warn(i + 1, "tags", f"ignored '{stray}' after the tags; a tag line should hold only #tags")
-        elif stray is not None:
-            continue
-        note.role[i] = "tags"
-        for tag in find_tags(line):
-            key = tag_key(tag)
-            if key not in keys:
-                keys.add(key)
-                note.tags.append(tag)
-
-
-def _mark_english(note: _Note) -> None:
-    i, n = 0, len(note.lines)
-    while i < n:
-        line = note.lines[i]
-        opened = _EN_OPEN.search(line) if "<" in line and not note.role[i] else None
-        if opened is None:
-            if "<" in line and _EN_CLOSE.fullmatch(line.strip()):
-                note.role[i] = "english"  # a stray closing tag
-            i += 1
-            continue
-        start, body = i, [line[opened.end() :]]
-        note.role[i] = "english"
-        if line[: opened.start()].strip():
-            note.extra[i] = line[: opened.start()].rstrip()
-        closed = _EN_CLOSE.search(body[0])
-        i += 1
-        # A block left open ends at the tags or the links section.
-        while closed is None and i < n and not (is_tag_line(note.lines[i]) or note.role[i] == "links"):
-            if _EN_OPEN.fullmatch(note.lines[i].strip()):  # a second opening tag used as the closing one
-                note.role[i] = "english"
-                i += 1
-                break
-            body.append(note.lines[i])
-            note.role[i] = "english"
-            closed = _EN_CLOSE.search(note.lines[i])
-            i += 1
-        else:
-            if closed is None:
-                note.warn(start + 1, "commentary_en", "<english> block is not closed; add </english>")
-        note.english.append(join_paragraphs(_EN_CLOSE.sub("", "\n".join(body), count=1).split("\n")))
-        note.english_at.append(start)
 
 
 def _first_url(text: str) -> str | None:
@@ -174,7 +68,7 @@ class _Header:
     after: int = -1  # index after which the abstract may start
 
 
-def _find_url(note: _Note, header: _Header) -> None:
+def _find_url(note: Note, header: _Header) -> None:
     window = note.free(3)
     for i in window:
         heading = _HEADING_LINK.fullmatch(note.lines[i])
@@ -217,7 +111,7 @@ def _find_url(note: _Note, header: _Header) -> None:
         return
 
 
-def _warn_several_papers(note: _Note, i: int, first_id: str | None) -> None:
+def _warn_several_papers(note: Note, i: int, first_id: str | None) -> None:
     """A list of arXiv links straight under the URL line means the note covers several papers."""
     others: list[str] = []
     for line in note.lines[i + 1 :]:
@@ -232,7 +126,7 @@ def _warn_several_papers(note: _Note, i: int, first_id: str | None) -> None:
         note.warn(i + 1, "url", f"the note links {len(others) + 1} papers; {stored}")
 
 
-def _set_title(note: _Note, header: _Header, lines: list[int], title: str, authors: str | None) -> None:
+def _set_title(note: Note, header: _Header, lines: list[int], title: str, authors: str | None) -> None:
     header.title = _SPACES.sub(" ", title.strip(" *")).strip()
     header.authors = split_authors(authors) if authors else []
     header.title_line = lines[0]
@@ -241,7 +135,7 @@ def _set_title(note: _Note, header: _Header, lines: list[int], title: str, autho
         note.role[i] = "title"
 
 
-def _find_title(note: _Note, header: _Header) -> None:
+def _find_title(note: Note, header: _Header) -> None:
     lines = note.lines
     window: list[int] = []
     for i in note.free(_HEADER_WINDOW):
@@ -309,7 +203,7 @@ def _lone_title(line: str, header: _Header, i: int) -> bool:
     )
 
 
-def _find_abstract(note: _Note, header: _Header) -> str:
+def _find_abstract(note: Note, header: _Header) -> str:
     start = next(iter(note.free(1, header.after)), None)
     if start is None or not note.lines[start].lstrip().startswith(">"):
         return ""
@@ -328,7 +222,7 @@ def _find_abstract(note: _Note, header: _Header) -> str:
     return join_paragraphs(body)
 
 
-def _take_trailing_tags(note: _Note) -> None:
+def _take_trailing_tags(note: Note) -> None:
     """Older notes end the commentary with tags on the same line: ``... 흥미로움. #quantization #gan``."""
     for i in note.free():
         line = note.extra.get(i, note.lines[i]).rstrip()
@@ -356,18 +250,18 @@ def parse_note(text: str, path: str, note_date: dt.date | None) -> ParsedFile:
     """Parse one Markdown note into exactly one Entry (or an error), with warnings for gaps."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
-    note = _Note(lines=lines, path=path, role=[""] * len(lines))
+    note = Note(lines=lines, path=path, role=[""] * len(lines))
     if not text.strip():
         error = ParseIssue(path=path, line=1, message="file is empty")
         return ParsedFile(path=path, kind="note", issues=[error])
     meta = mark_meta(lines, note.role, lambda line, name, message: note.warn(line, name, message))
     # Whole-text checks skip the passes most notes do not need.
     if "[[" in text or "links" in text.lower():
-        _mark_links(note)
+        mark_links(note)
     if "<" in text:
-        _mark_english(note)
+        mark_english(note)
     if "#" in text:
-        _mark_tags(note)
+        mark_tags(note)
     for i, line in enumerate(lines) if "|" in text else ():
         if line.startswith("|") and not note.role[i] and _LISTING_STUB.fullmatch(line):
             note.role[i] = "stub"

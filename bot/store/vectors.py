@@ -1,7 +1,7 @@
 """Chunk embeddings: float32 BLOBs in SQLite (table ``chunks``), searched in memory with numpy.
 
 Storage (one row per chunk): ``paper_id``, ``model`` (the embedder's name), ``ord`` (position in the
-paper), ``field`` (``title``, ``abstract`` or ``commentary``; see :mod:`bot.services.chunking`), the
+paper), ``field`` (``title``, ``abstract`` or ``commentary``; see :mod:`bot.services.search.chunking`), the
 chunk ``text`` and its L2-normalised ``vector``. The vector width is the BLOB length / 4, so a process
 that has not called the model yet (an OpenAI-compatible endpoint tells its width only in a reply) still
 knows it: :func:`stored_dim`. ``embedded`` records which version of a paper's text each model embedded.

@@ -6,7 +6,7 @@ import re
 
 import discord
 
-from bot.services.answer_types import Answer
+from bot.services.answers.types import Answer
 from bot.ui.embeds import COLOUR
 from bot.ui.i18n import t
 from bot.ui.limits import EMBED_DESCRIPTION, EMBED_FIELD_VALUE, truncate

@@ -7,7 +7,7 @@ import datetime as dt
 import discord
 
 from bot.domain.models import Paper, SearchHit
-from bot.services.search_view import Match, good_match
+from bot.services.search.view import Match, good_match
 from bot.ui import limits
 from bot.ui.i18n import t
 

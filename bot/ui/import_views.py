@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import discord
 
-from bot.services.ingest_upload import RemovalOutdated, UploadChanges, confirm_removal
+from bot.services.ingest.upload import RemovalOutdated, UploadChanges, confirm_removal
 from bot.ui.checks import is_moderator
 from bot.ui.embeds import no_mentions
 from bot.ui.i18n import t

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import discord
 
-from bot.services import members
+from bot.services.community import members
 from bot.store.papers import get_paper
 from bot.ui.embeds import no_mentions
 from bot.ui.errors import UserFacingError, guarded, on_component_error
 from bot.ui.i18n import t
 
 if TYPE_CHECKING:
-    from bot.app import PaperBot
+    from bot.app import ButtonHandler, PaperBot
 
 Interaction: TypeAlias = "discord.Interaction[PaperBot]"
 MAX_ID = 2**63 - 1  # SQLite's INTEGER range
@@ -54,7 +54,8 @@ class PaperButton(
         if self.action == "save":
             await _toggle_saved(interaction, self.paper_id)
         else:
-            handler = interaction.client.services.extras.get(f"{self.action}_button")
+            buttons = interaction.client.services.buttons
+            handler = buttons.ask if self.action == "ask" else buttons.summarise
             await _answer_or_explain(interaction, self.paper_id, handler)
 
 
@@ -71,9 +72,6 @@ async def _toggle_saved(interaction: Interaction, paper_id: int) -> None:
     await interaction.response.send_message(
         t(key, interaction.locale, title=paper.title), ephemeral=True, allowed_mentions=no_mentions()
     )
-
-
-ButtonHandler = Callable[[Interaction, int], Awaitable[None]]
 
 
 async def _answer_or_explain(interaction: Interaction, paper_id: int, handler: ButtonHandler | None) -> None:
@@ -121,7 +119,7 @@ async def answer_stale_component(interaction: Interaction) -> None:
 
 
 def dynamic_items() -> tuple[type[discord.ui.DynamicItem[Any]], ...]:
-    from bot.ui.related_button import RelatedButton
+    from bot.ui.discovery.related_button import RelatedButton
 
     return (PaperButton, RelatedButton)
 
@@ -134,7 +132,7 @@ def paper_view(paper_id: int, locale: discord.Locale | str | None = None) -> dis
     )
     view.add_item(PaperButton("summarise", paper_id, label=t("button.summarise", locale)))
     view.add_item(PaperButton("save", paper_id, label=t("button.save", locale)))
-    from bot.ui.related_button import RelatedButton
+    from bot.ui.discovery.related_button import RelatedButton
 
     view.add_item(RelatedButton(paper_id, label=t("button.related", locale)))
     return view
