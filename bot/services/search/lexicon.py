@@ -1,0 +1,240 @@
+"""Query expansion resources mined from the vault itself: loanwords, acronyms, Korean↔English pairs.
+
+An English paraphrase of a note with an English title and Korean commentary shares almost no index term
+with it: the commentary spells English terms in Hangul (프리트레이닝), defines nothing, and its English
+translation, when there is one, is often missing. :class:`Lexicon` is mined from the stored notes (no
+hand-written entries) and turns a query into extra terms for a second, lower-weighted BM25 list:
+
+* **loanwords** - Hangul words of the commentary keyed by their consonant skeleton
+  (:mod:`bot.services.search.translit`); an English query word with the same skeleton brings them in
+  (``pretraining`` → 프리트레이닝);
+* **acronyms** - "Mixture of Experts (MoE)" definitions in titles, abstracts and commentary, both ways;
+* **parallel pairs** - Korean words that co-occur with an English word across the notes that carry an
+  ``<english>`` translation (Dice coefficient over notes), e.g. ``duplicate`` → 중복.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.domain.textfold import STOPWORDS
+from bot.services.search.translit import MIN_KEY, hangul_key, latin_key
+from bot.store.db import Database
+from bot.store.fts import stem_words
+from bot.store.lexicon import load_tables, replace_tables, stored_fingerprint, vault_fingerprint
+from bot.store.vectors import paper_texts
+
+_HANGUL_WORD = re.compile("[\uac00-\ud7a3]+")
+_LATIN_WORD = re.compile("[A-Za-z][A-Za-z0-9]*")
+_QUERY_WORD = re.compile("[A-Za-z]+(?:-[A-Za-z]+)*")
+# Particles and endings that Korean attaches to a (loan)word, longest first when stripping.
+_SUFFIXES = sorted(
+    """을 를 이 가 은 는 의 에 로 과 와 도 만 들 으로 에서 에게 까지 부터 보다 처럼 이나 이라 라는 이라는
+    이고 으로는 에서는 에는 에도 으로도 만으로 들의 들은 들을 들이 들로 적 적인 적으로 하는 하고 해서 한 된 되는
+    했 하여 하면 이다 입니다 인 이며 이죠 죠 요""".split(),
+    key=len,
+    reverse=True,
+)
+_ACRONYM = re.compile(r"((?:[A-Za-z][A-Za-z-]*\s+){1,8})\(\s*([A-Z][A-Za-z0-9]{1,9}?)s?\s*\)")
+_SMALL_WORDS = frozenset({"of", "the", "and", "for", "to", "in", "on", "with", "a", "an", "by", "from"})
+
+MIN_NOTES = 3  # a parallel pair must co-occur in at least this many notes
+MIN_DICE = 0.3
+PAIRS_PER_WORD = 2
+LOANWORD_MIN_NOTES = 1
+LOANWORD_MIN_SHARE = 0.3
+
+
+def strip_particles(word: str) -> str:
+    """A Hangul word without one trailing particle/ending, if at least two syllables remain."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            return word[: -len(suffix)]
+    return word
+
+
+def _hangul_forms(text: str) -> set[str]:
+    return {strip_particles(w) for w in _HANGUL_WORD.findall(text) if len(w) >= 2}
+
+
+@dataclass
+class Lexicon:
+    """Expansion tables: consonant key → Hangul loanwords, acronym ↔ phrase, English stem → Korean words."""
+
+    loanwords: dict[str, list[str]] = field(default_factory=dict)
+    acronyms: dict[str, list[str]] = field(default_factory=dict)
+    pairs: dict[str, list[str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.loanwords) + len(self.acronyms) + len(self.pairs)
+
+    def tables(self) -> dict[str, dict[str, list[str]]]:
+        """The tables by kind, as :mod:`bot.store.lexicon` stores them."""
+        return {"loanword": self.loanwords, "acronym": self.acronyms, "pair": self.pairs}
+
+    @classmethod
+    def from_tables(cls, tables: Mapping[str, Mapping[str, list[str]]]) -> Lexicon:
+        return cls(
+            dict(tables.get("loanword", {})), dict(tables.get("acronym", {})), dict(tables.get("pair", {}))
+        )
+
+    def expand(self, query: str) -> list[str]:
+        """Extra search terms for ``query`` (phrases as plain text; Hangul is folded by the index)."""
+        words = [w.casefold() for w in _QUERY_WORD.findall(query)]
+        plain = [w for part in words for w in part.split("-")]
+        content = [w for w in plain if w not in STOPWORDS]
+        out: list[str] = []
+        seen: set[str] = set()
+
+        def add(terms: Iterable[str]) -> None:
+            for term in terms:
+                if term not in seen:
+                    seen.add(term)
+                    out.append(term)
+
+        # Loanwords: each word, the word without a plural s, and hyphenated or adjacent pairs joined.
+        candidates = [*content, *(w[:-1] for w in content if w.endswith("s") and len(w) > 3)]
+        candidates += [w.replace("-", "") for w in words if "-" in w]
+        candidates += [a + b for a, b in zip(content, content[1:], strict=False)]
+        for word in candidates:
+            key = latin_key(word)
+            if len(key) >= MIN_KEY:
+                add(self.loanwords.get(key, []))
+        # Acronyms both ways: "moe" in the query adds its phrase, the phrase adds "moe".
+        joined = " ".join(plain)
+        for word in plain:
+            add(self.acronyms.get(word, []))
+        for phrase, acronyms in self.acronyms.items():
+            if " " in phrase and f" {phrase} " in f" {joined} ":
+                add(acronyms)
+        stems = stem_words(content)
+        for word in content:
+            add(self.pairs.get(stems[word], []))
+        return out
+
+
+async def load_lexicon(db: Database) -> Lexicon:
+    """The stored tables (empty before the first :func:`refresh_lexicon`)."""
+    return Lexicon.from_tables(await load_tables(db))
+
+
+async def refresh_lexicon(db: Database, *, force: bool = False) -> Lexicon | None:
+    """Mine the vault again when its texts changed since the stored tables were mined (or ``force``);
+    returns the new lexicon, or None when the stored one is current. Mining runs in a worker thread
+    (about 4 s for the curator's 3,854 notes), so the event loop keeps running.
+    """
+    fingerprint = await vault_fingerprint(db)
+    if not force and await stored_fingerprint(db) == fingerprint:
+        return None
+    papers = [row[2:6] for row in await paper_texts(db, "")]
+    lexicon = await asyncio.to_thread(mine, papers)
+    await replace_tables(db, lexicon.tables(), fingerprint)
+    return lexicon
+
+
+def mine(papers: Sequence[tuple[str, str, str, str]], *, min_notes: int = MIN_NOTES) -> Lexicon:
+    """A :class:`Lexicon` from the vault's papers as (title, abstract, commentary, commentary in English)."""
+    lexicon = Lexicon()
+    lexicon.loanwords = _loanwords(papers)
+    lexicon.acronyms = _acronyms(t for paper in papers for t in paper)
+    lexicon.pairs = _pairs([(body, en) for _, _, body, en in papers if body.strip() and en.strip()], min_notes)
+    return lexicon
+
+
+def _latin_keys(text: str) -> dict[str, str]:
+    """consonant key → a Latin word of ``text`` with it (each word, without plural s, adjacent pairs joined)."""
+    words = [w.casefold() for w in _LATIN_WORD.findall(text)]
+    forms = [*words, *(w[:-1] for w in words if w.endswith("s") and len(w) > 3)]
+    forms += [a + b for a, b in zip(words, words[1:], strict=False)]
+    keys: dict[str, str] = {}
+    for form in forms:
+        key = latin_key(form)
+        if len(key) >= MIN_KEY:
+            keys.setdefault(key, form)
+    return keys
+
+
+def _loanwords(papers: Iterable[tuple[str, str, str, str]]) -> dict[str, list[str]]:
+    """consonant key → Hangul forms of the commentary that are loanwords by the vault's own evidence.
+
+    A form counts as the loanword of an English word when their keys are equal and the English word is
+    in the same paper's title or commentary (its English version, or English words left in it) in at
+    least LOANWORD_MIN_SHARE of the papers whose commentary has the form: 프리트레이닝 is kept, native
+    words that happen to share a skeleton with some English word are not.
+    """
+    seen: Counter[str] = Counter()
+    matched: Counter[tuple[str, str]] = Counter()
+    for title, _abstract, body, english in papers:
+        forms = _hangul_forms(body)
+        if not forms:
+            continue
+        seen.update(forms)
+        latin = _latin_keys(f"{title} {body} {english}")
+        for form in forms:
+            key = hangul_key(form)
+            if len(key) >= MIN_KEY and key in latin:
+                matched[key, form] += 1
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for (key, form), n in matched.most_common():
+        if n >= LOANWORD_MIN_NOTES and n >= LOANWORD_MIN_SHARE * seen[form]:
+            by_key[key].append(form)
+    return dict(by_key)
+
+
+def _acronyms(texts: Iterable[str]) -> dict[str, list[str]]:
+    """acronym → defining phrases and phrase → acronyms, for "Words Like This (WLT)" in the texts."""
+    table: dict[str, set[str]] = defaultdict(set)
+    for text in texts:
+        for match in _ACRONYM.finditer(text):
+            acronym = match.group(2)
+            words = match.group(1).split()
+            phrase = _defined_by(words, acronym)
+            if phrase:
+                table[acronym.casefold()].add(phrase)
+                table[phrase].add(acronym.casefold())
+    return {k: sorted(v) for k, v in table.items()}
+
+
+def _defined_by(words: list[str], acronym: str) -> str | None:
+    """The trailing words whose initials (parts of hyphenated words count) spell the acronym's capitals."""
+    letters = [c.casefold() for c in acronym if c.isupper() or c.isdigit()]
+    if len(letters) < 2:
+        return None
+    for start in range(len(words) - 1, -1, -1):
+        tail = words[start:]
+        initials = [p[0].casefold() for w in tail for p in w.split("-") if p and p.casefold() not in _SMALL_WORDS]
+        if initials == letters:
+            return " ".join(w.casefold() for w in tail)
+        if len(initials) > len(letters):
+            return None
+    return None
+
+
+def _pairs(parallel: Sequence[tuple[str, str]], min_notes: int) -> dict[str, list[str]]:
+    """English stem → Korean forms most associated with it (Dice over notes) in the parallel notes."""
+    korean_df: Counter[str] = Counter()
+    english_df: Counter[str] = Counter()
+    together: Counter[tuple[str, str]] = Counter()
+    for body, english in parallel:
+        korean = _hangul_forms(body)
+        words = {w.casefold() for w in _LATIN_WORD.findall(english)} - STOPWORDS
+        latin_in_body = {w.casefold() for w in _LATIN_WORD.findall(body)}
+        stems = set(stem_words(words - latin_in_body).values())
+        korean_df.update(korean)
+        english_df.update(stems)
+        together.update((e, k) for e in stems for k in korean)
+    best: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for (english_stem, form), n in together.items():
+        if n < min_notes:
+            continue
+        dice = 2 * n / (english_df[english_stem] + korean_df[form])
+        if dice >= MIN_DICE:
+            best[english_stem].append((dice, form))
+    return {
+        e: [k for _, k in sorted(scored, key=lambda s: (-s[0], s[1]))[:PAIRS_PER_WORD]]
+        for e, scored in best.items()
+    }
