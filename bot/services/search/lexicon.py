@@ -20,6 +20,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.domain.textfold import STOPWORDS
 from bot.services.search.translit import MIN_KEY, hangul_key, latin_key
@@ -33,28 +34,85 @@ _LATIN_WORD = re.compile("[A-Za-z][A-Za-z0-9]*")
 _QUERY_WORD = re.compile("[A-Za-z]+(?:-[A-Za-z]+)*")
 # Particles and endings that Korean attaches to a (loan)word, longest first when stripping.
 _SUFFIXES = sorted(
-    """을 를 이 가 은 는 의 에 로 과 와 도 만 들 으로 에서 에게 까지 부터 보다 처럼 이나 이라 라는 이라는
-    이고 으로는 에서는 에는 에도 으로도 만으로 들의 들은 들을 들이 들로 적 적인 적으로 하는 하고 해서 한 된 되는
-    했 하여 하면 이다 입니다 인 이며 이죠 죠 요""".split(),
+    [
+        "을",
+        "를",
+        "이",
+        "가",
+        "은",
+        "는",
+        "의",
+        "에",
+        "로",
+        "과",
+        "와",
+        "도",
+        "만",
+        "들",
+        "으로",
+        "에서",
+        "에게",
+        "까지",
+        "부터",
+        "보다",
+        "처럼",
+        "이나",
+        "이라",
+        "라는",
+        "이라는",
+        "이고",
+        "으로는",
+        "에서는",
+        "에는",
+        "에도",
+        "으로도",
+        "만으로",
+        "들의",
+        "들은",
+        "들을",
+        "들이",
+        "들로",
+        "적",
+        "적인",
+        "적으로",
+        "하는",
+        "하고",
+        "해서",
+        "한",
+        "된",
+        "되는",
+        "했",
+        "하여",
+        "하면",
+        "이다",
+        "입니다",
+        "인",
+        "이며",
+        "이죠",
+        "죠",
+        "요",
+    ],
     key=len,
     reverse=True,
 )
-_ACRONYM = re.compile(r"((?:[A-Za-z][A-Za-z-]*\s+){1,8})\(\s*([A-Z][A-Za-z0-9]{1,9}?)s?\s*\)")
+_PARTICLE = re.compile(f"^(.{{2,}}?)(?:{'|'.join(_SUFFIXES)})$")
+_ACRONYM = re.compile(r"\(\s*([A-Z][A-Za-z0-9]{1,9}?)s?\s*\)")
+_WORDS_BEFORE = re.compile(r"(?:[A-Za-z][A-Za-z-]*\s+){1,8}$")
 _SMALL_WORDS = frozenset({"of", "the", "and", "for", "to", "in", "on", "with", "a", "an", "by", "from"})
 
 MIN_NOTES = 3  # a parallel pair must co-occur in at least this many notes
 MIN_DICE = 0.3
 PAIRS_PER_WORD = 2
 LOANWORD_MIN_NOTES = 1
+MAX_EXPANSIONS = 24  # terms added to one query at most (each costs BM25 time)
 LOANWORD_MIN_SHARE = 0.3
 
 
+@lru_cache(maxsize=65536)
 def strip_particles(word: str) -> str:
-    """A Hangul word without one trailing particle/ending, if at least two syllables remain."""
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
-            return word[: -len(suffix)]
-    return word
+    """A Hangul word without one trailing particle/ending (the longest), if two syllables remain."""
+    match = _PARTICLE.match(word)
+    return match.group(1) if match else word
 
 
 def _hangul_forms(text: str) -> set[str]:
@@ -114,7 +172,7 @@ class Lexicon:
         stems = stem_words(content)
         for word in content:
             add(self.pairs.get(stems[word], []))
-        return out
+        return out[:MAX_EXPANSIONS]
 
 
 async def load_lexicon(db: Database) -> Lexicon:
@@ -141,7 +199,9 @@ def mine(papers: Sequence[tuple[str, str, str, str]], *, min_notes: int = MIN_NO
     lexicon = Lexicon()
     lexicon.loanwords = _loanwords(papers)
     lexicon.acronyms = _acronyms(t for paper in papers for t in paper)
-    lexicon.pairs = _pairs([(body, en) for _, _, body, en in papers if body.strip() and en.strip()], min_notes)
+    lexicon.pairs = _pairs(
+        [(body, en) for _, _, body, en in papers if body.strip() and en.strip()], min_notes
+    )
     return lexicon
 
 
@@ -190,9 +250,11 @@ def _acronyms(texts: Iterable[str]) -> dict[str, list[str]]:
     table: dict[str, set[str]] = defaultdict(set)
     for text in texts:
         for match in _ACRONYM.finditer(text):
-            acronym = match.group(2)
-            words = match.group(1).split()
-            phrase = _defined_by(words, acronym)
+            acronym = match.group(1)
+            before = _WORDS_BEFORE.search(text, max(0, match.start() - 120), match.start())
+            if before is None:
+                continue
+            phrase = _defined_by(before.group(0).split(), acronym)
             if phrase:
                 table[acronym.casefold()].add(phrase)
                 table[phrase].add(acronym.casefold())
@@ -206,7 +268,9 @@ def _defined_by(words: list[str], acronym: str) -> str | None:
         return None
     for start in range(len(words) - 1, -1, -1):
         tail = words[start:]
-        initials = [p[0].casefold() for w in tail for p in w.split("-") if p and p.casefold() not in _SMALL_WORDS]
+        initials = [
+            p[0].casefold() for w in tail for p in w.split("-") if p and p.casefold() not in _SMALL_WORDS
+        ]
         if initials == letters:
             return " ".join(w.casefold() for w in tail)
         if len(initials) > len(letters):

@@ -25,47 +25,21 @@ _INITIAL = "KKNTTLMPPSSxSSSKTPx"  # ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉ�
 # none ㄱㄲㄳ ㄴㄵㄶ ㄷ ㄹ..ㅀ ㅁ ㅂㅄ ㅅㅆ ㅇ ㅈㅊ ㅋ ㅌ ㅍ ㅎ; a final ㅅ spells an English t (로봇 robot)
 _FINAL = "xKKKNNNTLLLLLLLLMPPTTGSSKTPx"
 
-_VOWELS = set("aeiouy")
-_DIGRAPHS = (
-    ("tion", "SN"),
-    ("sion", "SN"),
-    ("ph", "P"),
-    ("th", "T"),
-    ("sh", "S"),
-    ("ch", "S"),
-    ("ck", "K"),
-    ("ng", "G"),
-    ("nk", "GK"),
-    ("qu", "K"),
-    ("x", "KS"),
+# English, in order: soft c/g (cell, generation) is S; an r not before a vowel is silent; digraphs;
+# then each letter by class (vowels, h, w and y dropped) and repeated classes collapsed.
+_SOFT = re.compile("[cg](?=[eiy])")
+_SILENT_R = re.compile("r(?![aeiouy])")
+_DIGRAPH = re.compile("tion|sion|ph|th|sh|ch|ck|ng|nk|qu")
+_DIGRAPHS = {"tion": "SN", "sion": "SN", "ph": "P", "th": "T", "sh": "S", "ch": "S", "ck": "K", "ng": "G"}
+_DIGRAPHS |= {"nk": "GK", "qu": "K"}
+_LETTERS = str.maketrans(
+    {**dict.fromkeys("bpfv", "P"), **dict.fromkeys("dt", "T"), **dict.fromkeys("gkqc", "K")}
+    | {**dict.fromkeys("szj", "S"), "l": "L", "r": "L", "m": "M", "n": "N", "x": "KS"}
+    | dict.fromkeys("aeiouyhw")
 )
-_LETTERS = {
-    "b": "P",
-    "p": "P",
-    "f": "P",
-    "v": "P",
-    "d": "T",
-    "t": "T",
-    "g": "K",
-    "k": "K",
-    "q": "K",
-    "s": "S",
-    "z": "S",
-    "j": "S",
-    "l": "L",
-    "m": "M",
-    "n": "N",
-}
+_REPEAT = re.compile(r"(.)\1+")
 _HANGUL_SYLLABLE = re.compile("[\uac00-\ud7a3]+")
 _LATIN_WORD = re.compile("[a-z]+")
-
-
-def _collapse(classes: str) -> str:
-    out: list[str] = []
-    for c in classes:
-        if c != "x" and (not out or out[-1] != c):
-            out.append(c)
-    return "".join(out)
 
 
 @lru_cache(maxsize=65536)
@@ -76,10 +50,8 @@ def hangul_key(word: str) -> str:
     classes = []
     for char in word:
         code = ord(char) - 0xAC00
-        initial, final = code // 588, code % 28
-        classes.append(_INITIAL[initial])
-        classes.append(_FINAL[final])
-    return _collapse("".join(classes))
+        classes.append(_INITIAL[code // 588] + _FINAL[code % 28])
+    return _REPEAT.sub(r"\1", "".join(classes).replace("x", ""))
 
 
 @lru_cache(maxsize=65536)
@@ -88,24 +60,6 @@ def latin_key(word: str) -> str:
     word = word.casefold()
     if not _LATIN_WORD.fullmatch(word):
         return ""
-    classes = []
-    i = 0
-    while i < len(word):
-        for digraph, cls in _DIGRAPHS:
-            if word.startswith(digraph, i):
-                classes.append(cls)
-                i += len(digraph)
-                break
-        else:
-            char = word[i]
-            following = word[i + 1] if i + 1 < len(word) else ""
-            if char in ("c", "g") and following in ("e", "i", "y"):
-                classes.append("S")  # soft c and g (cell, generation)
-            elif char == "c":
-                classes.append("K")
-            elif char == "r":
-                classes.append("L" if following in _VOWELS else "x")
-            else:
-                classes.append(_LETTERS.get(char, "x"))
-            i += 1
-    return _collapse("".join(classes))
+    word = _SILENT_R.sub("", _SOFT.sub("S", word))
+    word = _DIGRAPH.sub(lambda m: _DIGRAPHS[m.group(0)], word)
+    return _REPEAT.sub(r"\1", word.translate(_LETTERS))
