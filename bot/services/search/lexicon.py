@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 
 from bot.domain.textfold import STOPWORDS
 from bot.services.search.translit import MIN_KEY, hangul_key, latin_key
@@ -33,68 +34,10 @@ _HANGUL_WORD = re.compile("[\uac00-\ud7a3]+")
 _LATIN_WORD = re.compile("[A-Za-z][A-Za-z0-9]*")
 _QUERY_WORD = re.compile("[A-Za-z]+(?:-[A-Za-z]+)*")
 # Particles and endings that Korean attaches to a (loan)word, longest first when stripping.
-_SUFFIXES = sorted(
-    [
-        "을",
-        "를",
-        "이",
-        "가",
-        "은",
-        "는",
-        "의",
-        "에",
-        "로",
-        "과",
-        "와",
-        "도",
-        "만",
-        "들",
-        "으로",
-        "에서",
-        "에게",
-        "까지",
-        "부터",
-        "보다",
-        "처럼",
-        "이나",
-        "이라",
-        "라는",
-        "이라는",
-        "이고",
-        "으로는",
-        "에서는",
-        "에는",
-        "에도",
-        "으로도",
-        "만으로",
-        "들의",
-        "들은",
-        "들을",
-        "들이",
-        "들로",
-        "적",
-        "적인",
-        "적으로",
-        "하는",
-        "하고",
-        "해서",
-        "한",
-        "된",
-        "되는",
-        "했",
-        "하여",
-        "하면",
-        "이다",
-        "입니다",
-        "인",
-        "이며",
-        "이죠",
-        "죠",
-        "요",
-    ],
-    key=len,
-    reverse=True,
-)
+_SUFFIX_TEXT = """을 를 이 가 은 는 의 에 로 과 와 도 만 들 으로 에서 에게 까지 부터 보다 처럼 이나 이라 라는
+이라는 이고 으로는 에서는 에는 에도 으로도 만으로 들의 들은 들을 들이 들로 적 적인 적으로 하는 하고 해서 한 된 되는
+했 하여 하면 이다 입니다 인 이며 이죠 죠 요"""
+_SUFFIXES = sorted(_SUFFIX_TEXT.split(), key=len, reverse=True)
 _PARTICLE = re.compile(f"^(.{{2,}}?)(?:{'|'.join(_SUFFIXES)})$")
 _ACRONYM = re.compile(r"\(\s*([A-Z][A-Za-z0-9]{1,9}?)s?\s*\)")
 _WORDS_BEFORE = re.compile(r"(?:[A-Za-z][A-Za-z-]*\s+){1,8}$")
@@ -157,7 +100,7 @@ class Lexicon:
         # Loanwords: each word, the word without a plural s, and hyphenated or adjacent pairs joined.
         candidates = [*content, *(w[:-1] for w in content if w.endswith("s") and len(w) > 3)]
         candidates += [w.replace("-", "") for w in words if "-" in w]
-        candidates += [a + b for a, b in zip(content, content[1:], strict=False)]
+        candidates += [a + b for a, b in pairwise(content)]
         for word in candidates:
             key = latin_key(word)
             if len(key) >= MIN_KEY:
@@ -209,7 +152,7 @@ def _latin_keys(text: str) -> dict[str, str]:
     """consonant key → a Latin word of ``text`` with it (each word, without plural s, adjacent pairs joined)."""
     words = [w.casefold() for w in _LATIN_WORD.findall(text)]
     forms = [*words, *(w[:-1] for w in words if w.endswith("s") and len(w) > 3)]
-    forms += [a + b for a, b in zip(words, words[1:], strict=False)]
+    forms += [a + b for a, b in pairwise(words)]
     keys: dict[str, str] = {}
     for form in forms:
         key = latin_key(form)
