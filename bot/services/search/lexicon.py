@@ -97,8 +97,10 @@ class Lexicon:
                     seen.add(term)
                     out.append(term)
 
-        # Loanwords: each word, the word without a plural s, and hyphenated or adjacent pairs joined.
+        # Loanwords: each word, without a plural s, -ed as -ing (Korean borrows the -ing form: 마스킹),
+        # and hyphenated or adjacent words joined (fine-tuning: 파인튜닝).
         candidates = [*content, *(w[:-1] for w in content if w.endswith("s") and len(w) > 3)]
+        candidates += [w[:-2] + "ing" for w in content if w.endswith("ed") and len(w) > 4]
         candidates += [w.replace("-", "") for w in words if "-" in w]
         candidates += [a + b for a, b in pairwise(content)]
         for word in candidates:
