@@ -19,7 +19,7 @@ FIELD_WEIGHTS: Mapping[str, float] = {"title": 0.2, "commentary": 0.8, "abstract
 # Query expansion from terms mined from the vault (bot/services/search/lexicon.py): a BM25 list of the
 # expansion terms alone, and one of the query's terms with them (tuned on the tuning split).
 EXPANSION_WEIGHT = 0.9
-EXPANDED_WEIGHT = 0.6
+EXPANDED_WEIGHT = 0.3
 # Weight of the second embedder's title list (multilingual-e5-small) when it is on.
 E5_TITLE_WEIGHT = 0.4
 

@@ -5,9 +5,8 @@ with it: the commentary spells English terms in Hangul (프리트레이닝), def
 translation, when there is one, is often missing. :class:`Lexicon` is mined from the stored notes (no
 hand-written entries) and turns a query into extra terms for a second, lower-weighted BM25 list:
 
-* **loanwords** - Hangul words of the commentary keyed by their consonant skeleton
-  (:mod:`bot.services.search.translit`); an English query word with the same skeleton brings them in
-  (``pretraining`` → 프리트레이닝);
+* **loanwords** - Hangul words of the commentary that spell an English word of the same note (equal
+  consonant skeletons, :mod:`bot.services.search.translit`), by its stem (``pretraining`` → 프리트레이닝);
 * **acronyms** - "Mixture of Experts (MoE)" definitions in titles, abstracts and commentary, both ways;
 * **parallel pairs** - Korean words that co-occur with an English word across the notes that carry an
   ``<english>`` translation (Dice coefficient over notes), e.g. ``duplicate`` → 중복.
@@ -46,9 +45,9 @@ _SMALL_WORDS = frozenset({"of", "the", "and", "for", "to", "in", "on", "with", "
 MIN_NOTES = 3  # a parallel pair must co-occur in at least this many notes
 MIN_DICE = 0.3
 PAIRS_PER_WORD = 2
-LOANWORD_MIN_NOTES = 1
 MAX_EXPANSIONS = 24  # terms added to one query at most (each costs BM25 time)
 LOANWORD_MIN_SHARE = 0.3
+LOANWORD_MIN_RELATIVE = 0.1
 
 
 @lru_cache(maxsize=65536)
@@ -64,7 +63,7 @@ def _hangul_forms(text: str) -> set[str]:
 
 @dataclass
 class Lexicon:
-    """Expansion tables: consonant key → Hangul loanwords, acronym ↔ phrase, English stem → Korean words."""
+    """Expansion tables: English stem → Hangul loanwords, acronym ↔ phrase, English stem → Korean words."""
 
     loanwords: dict[str, list[str]] = field(default_factory=dict)
     acronyms: dict[str, list[str]] = field(default_factory=dict)
@@ -97,16 +96,13 @@ class Lexicon:
                     seen.add(term)
                     out.append(term)
 
-        # Loanwords: each word, without a plural s, -ed as -ing (Korean borrows the -ing form: 마스킹),
-        # and hyphenated or adjacent words joined (fine-tuning: 파인튜닝).
-        candidates = [*content, *(w[:-1] for w in content if w.endswith("s") and len(w) > 3)]
-        candidates += [w[:-2] + "ing" for w in content if w.endswith("ed") and len(w) > 4]
-        candidates += [w.replace("-", "") for w in words if "-" in w]
+        # Loanwords by the stem of each word (masked, masking: 마스킹), and of hyphenated or adjacent
+        # words joined (fine-tuning: 파인튜닝).
+        candidates = [*content, *(w.replace("-", "") for w in words if "-" in w)]
         candidates += [a + b for a, b in pairwise(content)]
+        candidate_stems = stem_words(candidates)
         for word in candidates:
-            key = latin_key(word)
-            if len(key) >= MIN_KEY:
-                add(self.loanwords.get(key, []))
+            add(self.loanwords.get(candidate_stems[word], []))
         # Acronyms both ways: "moe" in the query adds its phrase, the phrase adds "moe".
         joined = " ".join(plain)
         for word in plain:
@@ -150,26 +146,27 @@ def mine(papers: Sequence[tuple[str, str, str, str]], *, min_notes: int = MIN_NO
     return lexicon
 
 
-def _latin_keys(text: str) -> dict[str, str]:
-    """consonant key → a Latin word of ``text`` with it (each word, without plural s, adjacent pairs joined)."""
+def _latin_keys(text: str) -> dict[str, set[str]]:
+    """consonant key → the Latin words of ``text`` with it (each word, without a plural s, and adjacent
+    words joined)."""
     words = [w.casefold() for w in _LATIN_WORD.findall(text)]
     forms = [*words, *(w[:-1] for w in words if w.endswith("s") and len(w) > 3)]
-    forms += [a + b for a, b in pairwise(words)]
-    keys: dict[str, str] = {}
+    forms += [a + b for a, b in pairwise(words) if a not in STOPWORDS and b not in STOPWORDS]
+    keys: dict[str, set[str]] = defaultdict(set)
     for form in forms:
         key = latin_key(form)
         if len(key) >= MIN_KEY:
-            keys.setdefault(key, form)
+            keys[key].add(form)
     return keys
 
 
 def _loanwords(papers: Iterable[tuple[str, str, str, str]]) -> dict[str, list[str]]:
-    """consonant key → Hangul forms of the commentary that are loanwords by the vault's own evidence.
+    """English stem → Hangul forms of the commentary that spell that English word, by the vault's evidence.
 
-    A form counts as the loanword of an English word when their keys are equal and the English word is
-    in the same paper's title or commentary (its English version, or English words left in it) in at
-    least LOANWORD_MIN_SHARE of the papers whose commentary has the form: 프리트레이닝 is kept, native
-    words that happen to share a skeleton with some English word are not.
+    A form spells an English word when their consonant keys are equal and the word is in the same
+    paper's title or commentary (its English version, or English words left in it) in at least
+    LOANWORD_MIN_SHARE of the papers whose commentary has the form: 프리트레이닝 is kept for
+    ``pretrain``, while 어시스턴트 (assistant) is not taken for ``student``, whose key it shares.
     """
     seen: Counter[str] = Counter()
     matched: Counter[tuple[str, str]] = Counter()
@@ -179,15 +176,17 @@ def _loanwords(papers: Iterable[tuple[str, str, str, str]]) -> dict[str, list[st
             continue
         seen.update(forms)
         latin = _latin_keys(f"{title} {body} {english}")
-        for form in forms:
-            key = hangul_key(form)
-            if len(key) >= MIN_KEY and key in latin:
-                matched[key, form] += 1
-    by_key: dict[str, list[str]] = defaultdict(list)
-    for (key, form), n in matched.most_common():
-        if n >= LOANWORD_MIN_NOTES and n >= LOANWORD_MIN_SHARE * seen[form]:
-            by_key[key].append(form)
-    return dict(by_key)
+        hits = [(form, latin[key]) for form in forms if (key := hangul_key(form)) in latin]
+        stems = stem_words({word for _, words in hits for word in words})
+        matched.update({(stems[word], form) for form, words in hits for word in words})
+    best: dict[str, int] = {}
+    for (english_stem, _), n in matched.items():
+        best[english_stem] = max(n, best.get(english_stem, 0))
+    by_stem: dict[str, list[str]] = defaultdict(list)
+    for (english_stem, form), n in matched.most_common():
+        if n >= LOANWORD_MIN_SHARE * seen[form] and n >= LOANWORD_MIN_RELATIVE * best[english_stem]:
+            by_stem[english_stem].append(form)
+    return dict(by_stem)
 
 
 def _acronyms(texts: Iterable[str]) -> dict[str, list[str]]:
