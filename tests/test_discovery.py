@@ -188,6 +188,7 @@ async def test_migration_7_applies_to_an_older_database(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.executescript(
         "DROP TABLE foryou_prefs; DROP TABLE member_profiles; DROP TABLE foryou_shown; DROP TABLE foryou_dms;"
+        "DROP TABLE lexicon; DROP TABLE lexicon_state;"  # migration 8, applied again after 7
     )
     before = next(n for n, sql in enumerate(MIGRATIONS) if "CREATE TABLE foryou_prefs" in sql)
     conn.execute(f"PRAGMA user_version = {before}")

@@ -184,6 +184,8 @@ async def undo_migrations_from_5(db: Database) -> None:
     """Take away what migrations 5 and later added (newest first), so a test can stand a database at
     schema 4 or older; the upgrade then runs them all again."""
     for statement in (
+        "DROP TABLE lexicon",  # 8
+        "DROP TABLE lexicon_state",
         "DROP TABLE foryou_prefs",  # 7
         "DROP TABLE member_profiles",
         "DROP TABLE foryou_shown",
