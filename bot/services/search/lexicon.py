@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -224,17 +225,26 @@ def _defined_by(words: list[str], acronym: str) -> str | None:
 
 def _pairs(parallel: Sequence[tuple[str, str]], min_notes: int) -> dict[str, list[str]]:
     """English stem → Korean forms most associated with it (Dice over notes) in the parallel notes."""
-    korean_df: Counter[str] = Counter()
-    english_df: Counter[str] = Counter()
-    together: Counter[tuple[str, str]] = Counter()
+    notes: list[tuple[set[str], set[str]]] = []
     for body, english in parallel:
-        korean = _hangul_forms(body)
         words = {w.casefold() for w in _LATIN_WORD.findall(english)} - STOPWORDS
         latin_in_body = {w.casefold() for w in _LATIN_WORD.findall(body)}
-        stems = set(stem_words(words - latin_in_body).values())
-        korean_df.update(korean)
-        english_df.update(stems)
-        together.update((e, k) for e in stems for k in korean)
+        notes.append((set(stem_words(words - latin_in_body).values()), _hangul_forms(body)))
+    english_df = Counter(e for stems, _ in notes for e in stems)
+    korean_df = Counter(k for _, forms in notes for k in forms)
+    # Only pairs that can reach MIN_DICE are counted: both words in min_notes notes or more, and
+    # 2 min(df) >= MIN_DICE (df + df), since they co-occur in at most min(df) notes. (Counting every
+    # pair held ~30 MB at once for the curator's vault.)
+    ratio = 2 / MIN_DICE - 1  # the most one document frequency may exceed the other's
+    together: Counter[tuple[str, str]] = Counter()
+    for stems, forms in notes:
+        by_df = sorted((korean_df[k], k) for k in forms if korean_df[k] >= min_notes)
+        dfs = [df for df, _ in by_df]
+        for e in stems:
+            df = english_df[e]
+            if df >= min_notes:
+                low, high = bisect_left(dfs, df / ratio), bisect_right(dfs, df * ratio)
+                together.update((e, k) for _, k in by_df[low:high])
     best: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for (english_stem, form), n in together.items():
         if n < min_notes:
