@@ -10,6 +10,15 @@ hand-written entries) and turns a query into extra terms for a second, lower-wei
 * **acronyms** - "Mixture of Experts (MoE)" definitions in titles, abstracts and commentary, both ways;
 * **parallel pairs** - Korean words that co-occur with an English word across the notes that carry an
   ``<english>`` translation (Dice coefficient over notes), e.g. ``duplicate`` → 중복.
+
+:class:`~bot.services.search.retrieval.Retriever` adds two BM25 lists per expanded query (the expansion
+terms alone, and the query's terms with them; weights in :mod:`bot.services.search.fusion`). Measured
+with bench/retrieval_eval.py on the curator's vault (106 questions; constants chosen on the tune split):
+recall@5 tune 0.877 → 0.930 (7 → 4 misses), held-out 0.878 → 0.939 (6 → 3; BM25 alone 9), whole set
+0.877 → 0.934 (13 → 7; BM25 18); R@1 and MRR rose too. On the tune split the parallel pairs do most of
+it (7 misses without them), acronyms one question, loanwords none on their own. Mining the 3,854 notes
+takes about 1.2 s (a transient ~16 MB); the two extra BM25 queries move retrieval + prompt p95 from
+about 20 to 32 ms.
 """
 
 from __future__ import annotations

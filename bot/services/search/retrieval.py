@@ -4,7 +4,10 @@ A :class:`DenseSource` is one embedder with its :class:`~bot.store.vectors.Vecto
 embeds, each field with its fusion weight. The default is one source (the offline USE model, or an
 OpenAI-compatible endpoint) over every field; a second source (multilingual-e5-small on titles) can be
 added. A query is embedded once per source; each field gives its own ranked list; the lists are fused
-with BM25 by :func:`bot.services.search.fusion.fuse`.
+with BM25 by :func:`bot.services.search.fusion.fuse`. BM25 also runs on the query's expansion terms
+from the lexicon mined from the vault (:mod:`bot.services.search.lexicon`; loaded at build, mined again
+by a full :meth:`Retriever.update` when the notes changed), which finds title-only notes with Korean
+commentary for English paraphrases.
 
 Failures of an embedder (a model that cannot load, an endpoint that is down or answers 404) never reach
 the caller: searches fall back to the lists that still work (BM25 at worst) for a minute, backfills stop
