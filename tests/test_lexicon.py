@@ -210,3 +210,27 @@ async def test_expansion_fixes_a_paraphrase_that_bm25_and_the_offline_model_miss
     target, expanded, plain = await _ranks(db, await Retriever.build(db, embedders.UseEmbedder()))
     assert plain[0] != target, "BM25 + USE alone rank an English paper with common words first"
     assert expanded[0] == target
+
+
+async def test_a_note_found_by_expansion_shows_the_sentence_with_the_expanded_terms(
+    db: Database, tmp_path: Path
+) -> None:
+    write(tmp_path, "n/d.txt", DIGEST)
+    write(tmp_path, "n/240712 more.md", LONG_NOTE)
+    assert (await ingest_paths(db, [tmp_path / "n"])).ok
+    retriever = await Retriever.build(db, HashEmbedder())
+    await retriever.update()
+    hits = {h.title: h for h in await retriever.search("pretraining tokens", limit=10)}
+    assert hits["XLNet Again"].snippet == "**프리트레이닝에서** **토큰** 순서를 바꾸는 아이디어가 핵심입니다."
+
+
+LONG_NOTE = """https://arxiv.org/abs/1906.99999
+
+XLNet Again (Someone Else)
+
+처음 문장은 상관없는 이야기입니다. 날씨가 좋네요.
+
+프리트레이닝에서 토큰 순서를 바꾸는 아이디어가 핵심입니다.
+
+#nlp
+"""

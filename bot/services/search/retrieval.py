@@ -342,7 +342,9 @@ class Retriever:
         ranked = await self.rank(query, tag=tag, since=since, until=until, limit=limit)
         papers = await get_papers(self.db, [pid for pid, _ in ranked])
         tags = await tags_for(self.db, [pid for pid, _ in ranked])
-        terms = query_terms(query)
+        # Snippets prefer sentences with the query's words or its expansions (why a note was found).
+        own = query_terms(query)
+        terms = own + [t for t in query_terms(" ".join(self.lexicon.expand(query))) if t not in own]
         hits = []
         for paper_id, score in ranked:
             paper = papers[paper_id]
