@@ -6,7 +6,6 @@ mined from, so a reader sees either the old tables or the new ones.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Mapping
 
@@ -37,19 +36,18 @@ async def load_tables(db: Database) -> dict[str, dict[str, list[str]]]:
     return tables
 
 
-async def replace_tables(db: Database, tables: Tables, fingerprint: str) -> None:
+async def replace_tables(db: Database, tables: Tables, fingerprint: str, mined_at: str) -> None:
     """Store ``tables`` instead of the current ones, with the fingerprint of what they were mined from."""
     rows = [
         (kind, term, json.dumps(expansions, ensure_ascii=False))
         for kind, by_term in tables.items()
         for term, expansions in by_term.items()
     ]
-    now = dt.datetime.now(dt.UTC).isoformat()
     async with db.transaction() as conn:
         await conn.execute("DELETE FROM lexicon")
         await conn.executemany("INSERT INTO lexicon (kind, term, expansions) VALUES (?, ?, ?)", rows)
         await conn.execute(
             "INSERT INTO lexicon_state (id, fingerprint, mined_at) VALUES (1, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint, mined_at = excluded.mined_at",
-            (fingerprint, now),
+            (fingerprint, mined_at),
         )

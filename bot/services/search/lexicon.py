@@ -33,6 +33,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from bot.domain.textfold import STOPWORDS
+from bot.services.clock import iso_now
 from bot.services.search.translit import MIN_KEY, hangul_key, latin_key
 from bot.store.db import Database
 from bot.store.fts import stem_words
@@ -141,7 +142,7 @@ async def refresh_lexicon(db: Database, *, force: bool = False) -> Lexicon | Non
         return None
     papers = [row[2:6] for row in await paper_texts(db, "")]
     lexicon = await asyncio.to_thread(mine, papers)
-    await replace_tables(db, lexicon.tables(), fingerprint)
+    await replace_tables(db, lexicon.tables(), fingerprint, iso_now())
     return lexicon
 
 

@@ -41,6 +41,7 @@ from bot.services.search.fusion import (
 )
 from bot.services.search.lexicon import Lexicon, load_lexicon, refresh_lexicon
 from bot.store.db import Database
+from bot.store.lexicon import stored_fingerprint
 from bot.store.papers import get_papers, tags_for
 from bot.store.vectors import (
     VectorIndex,
@@ -135,7 +136,7 @@ class Retriever:
         update (no ``paper_ids``) also mines the query-expansion lexicon again if the vault changed. An
         embedder failure stops that source's backfill with what it stored and sets :attr:`last_error`.
         """
-        if paper_ids is None or not len(self.lexicon):
+        if paper_ids is None or await stored_fingerprint(self.db) is None:  # partial: only if never mined
             fresh = await refresh_lexicon(self.db)
             if fresh is not None:
                 self.lexicon = fresh
