@@ -110,6 +110,36 @@ async def bare_fts(db: Database, text: str) -> bool:
     return True
 
 
+async def hybrid_search(db_path: Path, texts: list[str], rounds: int = 3) -> dict[str, float]:
+    """``/search`` as the bot runs it by default once vectors are stored: BM25 fused with USE, query
+    embedded each time; timed interleaved with the bare FTS5 query (no model there, so no target)."""
+    from bot.features import build_answering
+    from bot.settings import settings_from
+
+    settings = settings_from(discord_token="x", embeddings="offline", e5="off")
+    async with await Database.open(db_path) as db:
+        retriever, _answerer, _client = await build_answering(settings, db, in_bot=True)
+        queries = [t for t in texts if t.strip()]
+        for text in queries:  # warm-up: the model loads on the first query
+            await retriever.search(text)
+        timed: list[float] = []
+        bare: list[float] = []
+        for _ in range(rounds):
+            for text in queries:
+                began = time.perf_counter()
+                await retriever.search(text)
+                timed.append((time.perf_counter() - began) * 1000)
+                began = time.perf_counter()
+                await bare_fts(db, text)
+                bare.append((time.perf_counter() - began) * 1000)
+    print(f"\n## 6b. /search with the default embedder ({retriever.mode}; the query is embedded each time)")
+    print(
+        f"   {len(timed)} searches: p50 {percentile(timed, 50):.1f} ms, p95 {percentile(timed, 95):.1f} ms; "
+        f"bare FTS5 alongside: p50 {percentile(bare, 50):.1f} ms, p95 {percentile(bare, 95):.1f} ms"
+    )
+    return {"p95": percentile(timed, 95), "bare": percentile(bare, 95)}
+
+
 async def heartbeat_during_backfill(db_path: Path) -> dict[str, float]:
     """Heartbeat ACK latency and event-loop lag while the bot backfills the vault with the default embedder."""
     from discord.gateway import KeepAliveHandler

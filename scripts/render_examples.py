@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import html
 import os
 import re
@@ -108,8 +109,8 @@ def ask_message(paper: Paper) -> dict[str, Any]:
         ),
     ]
     answer = Answer(text=ANSWER_TEXT, mode="llm", language="en", citations=citations)
-    embed, _rest = render_answer(answer, title=QUESTION)
-    return dict(embed.to_dict())
+    first, *_rest = render_answer(answer, title=QUESTION)  # a short answer is one embed
+    return dict(first.to_dict())
 
 
 # ---------------------------------------------------------------- HTML in Discord's dark style
@@ -351,17 +352,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     out_dir: Path = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
 
+    pages = example_pages()
+    for name, page in pages.items():
+        out = out_dir / name
+        screenshot(chromium, page, out, scale=args.scale)
+        print(f"wrote {os.path.relpath(out)}")
+    (out_dir / DIGESTS).write_text(page_digests(pages), encoding="utf-8")
+    print(f"wrote {os.path.relpath(out_dir / DIGESTS)}")
+    return 0
+
+
+# The SHA-256 of each picture's page: tests/test_readme.py fails when the bot's embeds or buttons change
+# and the pictures were not rendered again.
+DIGESTS = "examples.sha256"
+
+
+def example_pages() -> dict[str, str]:
+    """Each README picture's file name and the HTML page it is a screenshot of."""
     paper = example_paper()
     embeds, components = digest_message(paper)
     digest = Message(embeds=embeds, components=components, timestamp="07/11/2024 9:00 AM")
     ask = Message(
         embeds=[ask_message(paper)], components=[], timestamp="07/11/2024 9:42 AM", command=("minji", "ask")
     )
-    for name, message in (("digest-post.png", digest), ("ask-answer.png", ask)):
-        out = out_dir / name
-        screenshot(chromium, page_html(message), out, scale=args.scale)
-        print(f"wrote {os.path.relpath(out)}")
-    return 0
+    return {"digest-post.png": page_html(digest), "ask-answer.png": page_html(ask)}
+
+
+def page_digests(pages: Mapping[str, str]) -> str:
+    return "".join(
+        f"{hashlib.sha256(page.encode()).hexdigest()}  {name}\n" for name, page in sorted(pages.items())
+    )
 
 
 if __name__ == "__main__":

@@ -149,6 +149,7 @@ async def test_uncovered_question_says_so_without_calling_the_model(
     answer = await _answerer(db, fake_openai).ask("zebra migration patterns")
     assert "do not cover" in answer.text
     assert fake_openai.requests == []
+    assert (answer.covered, answer.mode) == (False, "extractive"), "no model was asked, so not 'llm'"
 
 
 async def test_summarise_and_compare_use_both_papers(

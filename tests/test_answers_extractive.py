@@ -105,4 +105,6 @@ async def test_ask_json_covered_with_a_model(tmp_path: Path, fake_openai: Any) -
     said = json.loads(await run_process(db, env, "ask", "4DiM camera pose", "--json"))
     assert (said["mode"], said["covered"], said["citations"]) == ("llm", False, [])
     off = json.loads(await run_process(db, env, "ask", "what is the capital of France", "--json"))
-    assert off["covered"] is False
+    assert (off["covered"], off["mode"]) == (False, "extractive"), (
+        "the notes ruled it out before any model call"
+    )

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import bot.services.search.fulltext as search_module
 from bot.domain.models import Entry, ParsedFile
+from bot.domain.textfold import SENTENCE_BREAK, split_sentences
 from bot.services.ingest.pipeline import ingest_paths
 from bot.services.ingest.write import write_parsed
 from bot.services.search.chunking import chunk_fields, chunk_note
@@ -94,6 +97,31 @@ async def test_a_plural_query_finds_the_singular_and_highlights_it(db: Database)
 def test_snippet_prefers_the_sentence_with_most_stems() -> None:
     text = "Nothing here. Networks of pruned graphs are pruned. The network."
     assert best_snippet([text], ["prune", "network"]).startswith("**Networks**")
+
+
+def test_snippet_finds_words_whose_stem_changes_their_last_letter() -> None:
+    # porter makes "key" "kei" and "any" "ani": the word is still found and bolded, as the index matched it.
+    text = "Nothing to see. The key idea is simple. Another sentence."
+    assert best_snippet([text], ["key"]) == "The **key** idea is simple."
+    assert best_snippet(["One. Two of any kind."], ["any"]) == "Two of **any** kind."
+
+
+def test_snippet_counts_overlapping_hangul_bigrams_and_whole_one_syllable_words() -> None:
+    # 모델이 holds both 모델 and 델이; 큰 counts only as a word of its own, not inside 크기 or 큰일.
+    texts = ["모델이 크다. 큰일이다 모델. 작은 모델과 큰 모델이 있다."]
+    assert best_snippet(texts, ["모델", "델이"]).startswith("**모델이**")
+    assert best_snippet(texts, ["큰", "모델", "델이"]) == "작은 **모델과** 큰 **모델이** 있다."
+
+
+def test_snippet_keeps_latin_words_apart_from_the_hangul_after_them() -> None:
+    # fold() splits "LoRA로" into "lora" and "로" for the index; the snippet does the same.
+    texts = ["Nothing. LoRA로 학습했다. Plain lora text."]
+    assert best_snippet(texts, ["lora", "학습"]) == "**LoRA**로 **학습했다**."
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab .!?。\n\t가")), max_size=60))
+def test_split_sentences_is_sentence_break_without_blanks(text: str) -> None:
+    assert split_sentences(text) == [s.strip() for s in SENTENCE_BREAK.split(text) if s.strip()]
 
 
 async def test_rare_term_path_agrees_with_the_plain_or_on_stemmed_terms(

@@ -62,7 +62,7 @@ class Answerer:
         weights = await term_weights(self.db, question)
         tags = await tags_for(self.db, list({p.paper_id for p in passages}))
         if not is_covered(weights, passages, tags):
-            return self._store(key, _uncovered(self.mode, language))
+            return self._store(key, _uncovered(language))
         prompt = render("ask", passages=passages_block(passages), question=question)
         answer = await self._answer(prompt, passages, language, weights, guild_id, on_text)
         return self._store(key, answer)
@@ -137,7 +137,7 @@ class Answerer:
     ) -> Answer:
         lang = as_lang(language)
         if not passages:
-            return _uncovered(self.mode, lang)
+            return _uncovered(lang)
         if self.llm is None:
             return extractive_answer(weights, passages, lang, notice("extractive", lang))
         if guild_id is not None and not await self._spend(guild_id):
@@ -153,7 +153,7 @@ class Answerer:
             on_text=on_text,
         )
         if outcome.not_covered:
-            return _uncovered("llm", lang)
+            return _uncovered(lang, by_model=True)
         if outcome.reason is not None:
             reason = reason_text(outcome.reason, lang)
             log.warning("LLM answer not used (%s); answering extractively", outcome.reason)
@@ -197,8 +197,10 @@ class Answerer:
         return answer
 
 
-def _uncovered(mode: str, language: str) -> Answer:
-    """ "The notes do not cover this", in the question's language, with no quotes from unrelated notes."""
+def _uncovered(language: str, *, by_model: bool = False) -> Answer:
+    """ "The notes do not cover this", in the question's language, with no quotes from unrelated notes.
+
+    The mode is "llm" only when the model said so; otherwise no model was asked ("extractive").
+    """
     lang = as_lang(language)
-    text = notice("uncovered", lang)
-    return Answer(text, "llm" if mode == "llm" else "extractive", lang, covered=False)
+    return Answer(notice("uncovered", lang), "llm" if by_model else "extractive", lang, covered=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sqlite3
 import time
 import weakref
@@ -11,20 +10,28 @@ from collections.abc import Sequence
 
 from bot.domain.models import SearchHit
 from bot.domain.tags import tag_key
-from bot.domain.textfold import MAX_TERMS, SENTENCE_BREAK, any_of, fold, query_terms
+from bot.domain.textfold import MAX_TERMS, any_of, query_terms
+from bot.services.search.snippets import SNIPPET_CHARS, best_snippet, highlight, shorten
 from bot.store.db import Database
-from bot.store.fts import stem, stem_words
+from bot.store.fts import stem
 from bot.store.papers import tags_for
+
+__all__ = [
+    "FIELD_WEIGHTS",
+    "SNIPPET_CHARS",
+    "best_snippet",
+    "highlight",
+    "search",
+    "search_ranked",
+    "shorten",
+]
 
 # bm25() weights in column order: title, authors, abstract, commentary, tags.
 FIELD_WEIGHTS = (6.0, 1.5, 1.0, 2.0, 3.0)
-SNIPPET_CHARS = 180
 # Scoring every match is fine below this many papers, so term frequencies are not even looked up.
 SMALL_INDEX = 20_000
 # Above this many matching papers (summed over terms), only papers with the rarest terms are ranked.
 POSTINGS_BUDGET = 10_000
-# Words of folded text as unicode61 splits them (near enough for snippets; search itself is SQLite's).
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 async def search(
@@ -233,89 +240,3 @@ async def _snippets(db: Database, ids: list[int], query: str) -> dict[int, str]:
     )
     terms = query_terms(query)
     return {r["id"]: best_snippet([r["notes"] or "", r["abstract"]], terms) for r in rows}
-
-
-def best_snippet(texts: list[str], terms: list[str], width: int = SNIPPET_CHARS) -> str:
-    """The sentence with most query terms (curator's words preferred on ties), matches in bold.
-
-    Terms are compared as the index compares them (:mod:`bot.store.fts`: Latin words by their Porter
-    stem, Hangul by bigram), so ``networks`` finds and highlights ``network`` as search matched it.
-    """
-    sentences = [s.strip() for text in texts for s in SENTENCE_BREAK.split(text) if s.strip()]
-    if not sentences:
-        return ""
-    wanted = {stem(t) for t in terms}
-    # A stem differs from its words at most in its last letter (porter rewrites suffixes), so a sentence
-    # without any stem's other letters cannot match: the cheap test that skips most sentences.
-    probes = {w[:-1] if len(w) > 3 and w.isascii() else w for w in wanted}
-    best, best_hits, best_words = 0, -1, {}
-    for n, sentence in enumerate(sentences):
-        lowered = sentence.casefold()
-        hits = 0
-        stems: dict[str, str] = {}
-        if any(p in lowered for p in probes):  # a Hangul bigram is a substring of its run: no folding yet
-            stems = stem_words(_TOKEN.findall(fold(lowered)))
-            hits = len(wanted.intersection(stems.values()))
-        if hits > best_hits:
-            best, best_hits, best_words = n, hits, stems
-    matched = sorted(w for w, t in best_words.items() if t in wanted and w.isascii() and w not in terms)
-    shown = [*terms, *matched]
-    return highlight(shorten(sentences[best], width, shown), shown)
-
-
-def shorten(text: str, width: int, terms: list[str]) -> str:
-    """Cut ``text`` to about ``width`` characters around the first matched term, on word boundaries."""
-    if len(text) <= width:
-        return text
-    folded = text.casefold()
-    first = min((folded.find(t) for t in terms if t in folded), default=0)
-    start = max(0, first - width // 3)
-    if start:
-        space = text.find(" ", start)
-        start = space + 1 if 0 <= space < first else start
-    cut = text[start : start + width]
-    if start + width < len(text) and " " in cut:
-        cut = cut[: cut.rfind(" ")]
-    return ("…" if start else "") + cut.strip() + ("…" if start + len(cut) < len(text) else "")
-
-
-def highlight(text: str, terms: list[str]) -> str:
-    """Bold whole words that match the query, without touching Markdown already in the text.
-
-    A Latin word matches when it starts with a query term (``video`` bolds ``videos``); a Hangul word
-    when it contains a query word, with or without its last syllable (a particle), so ``비디오를`` is
-    bold as a whole rather than as the bigrams it was searched by (``**비디**오``).
-    """
-    plain = text.replace("*", "\\*").replace("_", "\\_")
-    latin = sorted({t for t in terms if len(t) > 1 and not _HANGUL_WORD.fullmatch(t)}, key=len, reverse=True)
-    hangul = _hangul_words([t for t in terms if _HANGUL_WORD.fullmatch(t)])
-    if not latin and not hangul:
-        return plain
-
-    def bold(match: re.Match[str]) -> str:
-        word = match.group(0)
-        folded = word.casefold()
-        if _HANGUL_WORD.fullmatch(word):
-            hit = any(form in word for form in hangul)
-        else:
-            hit = any(folded.startswith(t) for t in latin)
-        return f"**{word}**" if hit else word
-
-    return _TEXT_WORD.sub(bold, plain)
-
-
-_HANGUL_WORD = re.compile("[\uac00-\ud7a3]+")
-_TEXT_WORD = re.compile("[\uac00-\ud7a3]+|[^\\W_\uac00-\ud7a3]+")
-
-
-def _hangul_words(bigrams: list[str]) -> set[str]:
-    """The query's Hangul words back from their bigrams (``데이``, ``이터`` → ``데이터``), with each
-    word also without its last syllable; one-syllable forms are too short to bold on their own."""
-    words: list[str] = []
-    for gram in bigrams:
-        if words and len(gram) == 2 and words[-1][-1] == gram[0] and len(words[-1]) >= 2:
-            words[-1] += gram[1]
-        else:
-            words.append(gram)
-    forms = {w for w in words if len(w) >= 2} | {w[:-1] for w in words if len(w) >= 3}
-    return forms
