@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from bot.domain.models import SearchHit
 from bot.domain.tags import tag_key
-from bot.domain.textfold import MAX_TERMS, any_of, query_terms
+from bot.domain.textfold import MAX_TERMS, any_of, fold, query_terms
 from bot.services.search.snippets import SNIPPET_CHARS, best_snippet, highlight, shorten
 from bot.store.db import Database
 from bot.store.fts import stem
