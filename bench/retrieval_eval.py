@@ -195,7 +195,7 @@ async def main() -> None:
             retriever = await Retriever.build(db, build_embedder("offline"), extra=extra)
             print(
                 f"lexicon: mined in {took:.2f} s; "
-                f"{len(retriever.lexicon.loanwords)} loanword keys, {len(retriever.lexicon.acronyms)} "
+                f"{len(retriever.lexicon.loanwords)} English stems with Hangul loanwords, {len(retriever.lexicon.acronyms)} "
                 f"acronym entries, {len(retriever.lexicon.pairs)} Korean-English pairs"
             )
             for source in retriever.sources:
