@@ -13,8 +13,9 @@ papers in that variant's fused top 100 (">100" when absent).
   weighted by their fused scores, times log(N/df) from the FTS vocabulary) as a further BM25 list;
 * Rocchio for the dense lists: query vector + beta * mean of the top-k papers' chunk vectors per field,
   as further lists (``add``) or instead of the dense lists (``replace``);
-* IBM Model 1 (EM) on the notes with an ``<english>`` translation, t(Korean | English), instead of
-  (``replace``) or beside (``add``) the Dice pairs of the mined lexicon;
+* IBM Model 1 (EM, bench/ibm_model1.py) on the notes with an ``<english>`` translation:
+  t(Korean | English) instead of (``replace``) or beside (``add``) the Dice pairs of the mined lexicon,
+  and t(English | Korean) giving each Korean note English pseudo-words, scored as a further list;
 * tags of the top-k fused papers as a weak list over the fused top 100;
 * the query split into clauses, each embedded, best clause per paper as further dense lists;
 * the lexicon's expansion terms embedded (USE is multilingual) as a further commentary list;
@@ -24,7 +25,7 @@ Measured on the curator's vault (3,854 notes; tune split, 57 questions): the def
 (R@1 0.789, R@5 0.930, MRR 0.836); no variant has fewer. RM3 keeps 4 misses (R@1 down to 0.72-0.79),
 Rocchio adds misses (6-7) or, replacing the dense lists, keeps 4 with a lower MRR; Model 1 (0.4 s of
 EM) keeps 4 at best (t >= 0.3 replacing the Dice pairs, or t >= 0.5 beside them) and adds misses when
-its threshold is lower; tags keep 4 misses with R@1 0.807 / MRR 0.845 (one question one rank up);
+its threshold is lower; translating the notes keeps 4 (w 0.3) or adds one (w 0.6); tags keep 4 misses with R@1 0.807 / MRR 0.845 (one question one rank up);
 clause vectors, embedded expansion terms and other candidate depths add misses. The missed papers
 rank 69 and below 100 (x3) in the default fusion: re-ranking the top of the list cannot reach them.
 """
@@ -33,13 +34,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import re
+import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,18 +53,14 @@ from bot.services.ingest.pipeline import ingest_paths
 from bot.services.search.embedders import build_embedder
 from bot.services.search.fulltext import search_ranked
 from bot.services.search.fusion import FIELD_WEIGHTS, Ranked, fuse
-from bot.services.search.lexicon import (
-    _LATIN_WORD,
-    MIN_NOTES,
-    Lexicon,
-    _hangul_forms,
-    refresh_lexicon,
-    strip_particles,
-)
+from bot.services.search.lexicon import Lexicon, refresh_lexicon, strip_particles
 from bot.services.search.retrieval import Retriever
 from bot.store.db import Database
-from bot.store.fts import stem, stem_words
+from bot.store.fts import stem
 from bot.store.vectors import paper_texts
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ as a package
+from bench.ibm_model1 import DocTranslation, expansion_pairs, parallel_notes, train
 
 ROOT = Path(__file__).resolve().parents[1]
 _WORD = re.compile("[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]|[\uac00-\ud7a3]{2,}")
@@ -183,6 +182,13 @@ def with_lexicon(lexicon: Lexicon) -> Variant:
     return run
 
 
+def translated(notes: DocTranslation, weight: float) -> Variant:
+    async def run(world: World, case: Case) -> Lists:
+        return [*case.lexical, *case.dense, (weight, notes.rank(case.query))]
+
+    return run
+
+
 def tag_list(k: int, weight: float) -> Variant:
     async def run(world: World, case: Case) -> Lists:
         n_papers = len(world.texts)
@@ -251,68 +257,6 @@ def depth(candidates: int) -> Variant:
     return run
 
 
-# -- IBM Model 1 on the parallel notes --------------------------------------------------------------
-
-
-def model1(
-    parallel: Sequence[tuple[str, str]], *, min_notes: int = MIN_NOTES, iterations: int = 5
-) -> dict[str, list[tuple[float, str]]]:
-    """English stem -> (t(Korean form | English stem), form) best first, by EM with a NULL word.
-
-    Notes are prepared as for the Dice pairs (English words also left in the Korean text dropped;
-    words in fewer than ``min_notes`` notes dropped). Each note is one sentence pair; all its
-    (Korean, English) co-occurrences are one flat array, so an EM iteration is a few numpy passes.
-    """
-    notes = []
-    for body, english in parallel:
-        words = {w.casefold() for w in _LATIN_WORD.findall(english)} - STOPWORDS
-        in_body = {w.casefold() for w in _LATIN_WORD.findall(body)}
-        notes.append((set(stem_words(words - in_body).values()), _hangul_forms(body)))
-    english_df = Counter(e for stems, _ in notes for e in stems)
-    korean_df = Counter(k for _, forms in notes for k in forms)
-    english = sorted(e for e, n in english_df.items() if n >= min_notes)
-    korean = sorted(k for k, n in korean_df.items() if n >= min_notes)
-    e_id, k_id = {e: i for i, e in enumerate(english)}, {k: i for i, k in enumerate(korean)}
-    keys, widths = [], []
-    for stems, forms in notes:
-        es = np.array(sorted(e_id[e] for e in stems if e in e_id), np.int64)
-        ks = np.array(sorted(k_id[k] for k in forms if k in k_id), np.int64)
-        if len(es) and len(ks):
-            keys.append((ks[:, None] * len(english) + es[None, :]).ravel())
-            widths += [len(es)] * len(ks)
-    if not keys:
-        return {}
-    pairs, inverse = np.unique(np.concatenate(keys), return_inverse=True)
-    pair_e, pair_k = pairs % len(english), pairs // len(english)
-    rows = np.asarray(widths)
-    starts = np.concatenate(([0], np.cumsum(rows)[:-1]))
-    row_of = np.repeat(np.arange(len(rows)), rows)
-    t = np.ones(len(pairs))
-    null = 1.0 / len(korean)
-    for _ in range(iterations):
-        values = t[inverse]
-        shares = values / (np.add.reduceat(values, starts) + null)[row_of]
-        counts = np.bincount(inverse, weights=shares, minlength=len(pairs))
-        t = counts / np.bincount(pair_e, weights=counts, minlength=len(english))[pair_e]
-    table: dict[str, list[tuple[float, str]]] = {}
-    for i in np.argsort(-t, kind="stable"):
-        table.setdefault(english[pair_e[i]], []).append((float(t[i]), korean[pair_k[i]]))
-    return table
-
-
-def model1_lexicon(
-    base: Lexicon, table: dict[str, list[tuple[float, str]]], threshold: float, top: int, mode: str
-) -> Lexicon:
-    chosen = {e: [k for p, k in scored if p >= threshold][:top] for e, scored in table.items()}
-    chosen = {e: ks for e, ks in chosen.items() if ks}
-    if mode == "replace":
-        return replace(base, pairs=chosen)
-    merged = {e: list(ks) for e, ks in base.pairs.items()}
-    for e, ks in chosen.items():
-        merged.setdefault(e, []).extend(k for k in ks if k not in merged[e])
-    return replace(base, pairs=merged)
-
-
 # -- main -------------------------------------------------------------------------------------------
 
 
@@ -362,8 +306,11 @@ async def main() -> None:
 
         parallel = [(row[4], row[5]) for row in papers if row[4].strip() and row[5].strip()]
         started = time.perf_counter()
-        table = model1(parallel)
+        notes = parallel_notes(parallel)
+        ko_given_en = train(notes)
         took = time.perf_counter() - started
+        en_given_ko = train([(forms, stems) for stems, forms in notes])
+        commentary = {int(row[0]): row[4] for row in papers if row[4].strip()}
         print(f"{len(cases)} tune questions; IBM Model 1 on {len(parallel)} parallel notes: {took:.2f} s")
         print(f"  {'variant':<52}{'R@1':>7}{'R@5':>7}{'MRR':>7}{'miss':>7}  {'ms/q':>6}  missed ranks")
         variants: list[tuple[str, Variant]] = [("default (BM25 + expansion + USE per field)", default())]
@@ -389,7 +336,12 @@ async def main() -> None:
         variants += [
             (
                 f"Model 1 {m} Dice pairs, t >= {p}, top {n}",
-                with_lexicon(model1_lexicon(retriever.lexicon, table, p, n, m)),
+                with_lexicon(
+                    dataclasses.replace(
+                        retriever.lexicon,
+                        pairs=expansion_pairs(ko_given_en, retriever.lexicon.pairs, p, n, m),
+                    )
+                ),
             )
             for m, p, n in [
                 ("replace", 0.1, 2),
@@ -399,6 +351,13 @@ async def main() -> None:
                 ("add", 0.3, 2),
                 ("add", 0.5, 1),
             ]
+        ]
+        variants += [
+            (
+                f"Model 1 note translation t >= {p}, top {n}, w={w}",
+                translated(DocTranslation(en_given_ko, commentary, threshold=p, top=n), w),
+            )
+            for p, n, w in [(0.05, 30, 0.3), (0.05, 30, 0.6), (0.01, 100, 0.3)]
         ]
         variants += [
             (f"tags of top {k} as a list, w={w}", tag_list(k, w)) for k, w in [(3, 0.1), (10, 0.1), (3, 0.3)]
