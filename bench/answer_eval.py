@@ -5,7 +5,8 @@
 On-topic questions (bench/retrieval_questions.json) should be covered and cite the expected paper first;
 off-topic ones (bench/offtopic_questions.json) should get "the notes do not cover this". The baseline,
 run in the same process, is the check answers used before: covered when any passage shares one word
-with the question. Prints figures only.
+with the question. Run twice in one process: with BM25 retrieval, and as the default install answers
+(hybrid retrieval with the offline model; its vectors are computed first unless stored). Prints figures only.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot.domain.textfold import query_terms  # noqa: E402
 from bot.services.answers.answerer import Answerer  # noqa: E402
 from bot.services.answers.types import Passage  # noqa: E402
 from bot.services.ingest.pipeline import ingest_paths  # noqa: E402
+from bot.services.search.embedders import UseEmbedder, build_embedder  # noqa: E402
 from bot.services.search.retrieval import Retriever  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 
@@ -44,8 +46,13 @@ def pct(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "0/0"
 
 
-async def run(db: Database, on_topic: list[dict[str, object]], off_topic: list[dict[str, object]]) -> None:
-    retriever = Retriever(db)
+async def run(
+    db: Database,
+    on_topic: list[dict[str, object]],
+    off_topic: list[dict[str, object]],
+    retriever: Retriever,
+    label: str,
+) -> None:
     answerer = Answerer(db, retriever)
     first_ok = top1_ok = covered_on = base_on = 0
     by_kind: dict[str, list[int]] = {}
@@ -82,7 +89,7 @@ async def run(db: Database, on_topic: list[dict[str, object]], off_topic: list[d
             wrong_off.append(f"  covered   {question}")
     n_on, n_off = len(on_topic), len(off_topic)
     right = (covered_on + n_off - covered_off, base_on + n_off - base_off)
-    print(f"{n_on} on-topic questions, {n_off} off-topic questions (extractive mode, BM25 retrieval)")
+    print(f"\n## {label}: {n_on} on-topic questions, {n_off} off-topic questions (extractive answers)")
     print(f"first citation is the expected paper: {pct(first_ok, n_on)}")
     print(f"  (retrieval's top paper is the expected one: {pct(top1_ok, n_on)})")
     for kind, hits in sorted(by_kind.items()):
@@ -124,7 +131,17 @@ async def main() -> None:
                 started = time.perf_counter()
                 await ingest_paths(db, [args.vault])
                 print(f"ingest: {time.perf_counter() - started:.1f} s")
-            await run(db, on_topic, off_topic)
+            await run(db, on_topic, off_topic, Retriever(db), "BM25 retrieval (PAPERBOT_EMBEDDINGS=none)")
+            if UseEmbedder.available():
+                hybrid = await Retriever.build(db, build_embedder("offline"))
+                started = time.perf_counter()
+                embedded = await hybrid.update()
+                print(
+                    f"\nembedded {embedded} papers in {time.perf_counter() - started:.1f} s (0: already stored)"
+                )
+                await run(
+                    db, on_topic, off_topic, hybrid, "default install: hybrid retrieval (USE + expansion)"
+                )
 
 
 if __name__ == "__main__":

@@ -387,7 +387,12 @@ if __name__ == "__main__":
     parser.add_argument("--vault", default=str(CORPUS / "arxiv-today"), help="folder of curator notes")
     parser.add_argument("--digest", default=str(CORPUS / "digests" / "2024-07-11.txt"))
     parser.add_argument("--synthetic", type=int, default=100_000, help="synthetic papers (0 to skip)")
-    parser.add_argument("--queries", type=int, default=5 * len(QUERIES), help="timed searches per corpus")
+    parser.add_argument(
+        "--queries",
+        type=int,
+        default=10 * len(QUERIES),
+        help="timed searches per corpus (rounds of every query)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="full ingests and re-ingests to time")
     parser.add_argument(
         "--no-default-path",

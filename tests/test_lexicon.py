@@ -12,7 +12,7 @@ from bot.services.ingest.pipeline import ingest_paths
 from bot.services.search import embedders
 from bot.services.search.fulltext import search_ranked
 from bot.services.search.lexicon import Lexicon, load_lexicon, mine, refresh_lexicon, strip_particles
-from bot.services.search.retrieval import Retriever
+from bot.services.search.retrieval import LEXICON_REFRESH_S, Retriever
 from bot.services.search.translit import hangul_key, latin_key
 from bot.store.db import Database
 from bot.store.fts import stem
@@ -236,17 +236,24 @@ XLNet Again (Someone Else)
 """
 
 
-async def test_a_partial_update_mines_only_a_vault_never_mined(db: Database, tmp_path: Path) -> None:
+async def test_partial_updates_mine_a_changed_vault_at_most_hourly(db: Database, tmp_path: Path) -> None:
     write(tmp_path, "n/d.txt", DIGEST)
     assert (await ingest_paths(db, [tmp_path / "n"])).ok
+    now = [1000.0]
     retriever = await Retriever.build(db, HashEmbedder())
+    retriever.clock = lambda: now[0]
     assert len(retriever.lexicon) == 0
     paper_id = int(await db.fetchval("SELECT id FROM papers WHERE title = 'XLNet'"))
     await retriever.update(paper_ids=[paper_id])
     assert "프리트레이닝" in retriever.lexicon.expand("pretraining"), "first update: mined"
     await add_commentary(db, paper_id, "임베딩(embedding) 레이어를 공유합니다.", author="m", author_id=1)
+    now[0] += LEXICON_REFRESH_S - 1
     await retriever.update(paper_ids=[paper_id])
-    assert "임베딩" not in (await load_lexicon(db)).expand("embedding"), "one new note: not mined again"
-    await retriever.update()
-    assert "임베딩" in (await load_lexicon(db)).expand("embedding"), "a full update: mined again"
+    assert "임베딩" not in (await load_lexicon(db)).expand("embedding"), "within the hour: not mined again"
+    now[0] += 1
+    await retriever.update(paper_ids=[paper_id])
+    assert "임베딩" in (await load_lexicon(db)).expand("embedding"), "an hour on: the changed vault is mined"
     assert "임베딩" in retriever.lexicon.expand("embedding")
+    await add_commentary(db, paper_id, "디코더(decoder) 구조입니다.", author="m", author_id=1)
+    await retriever.update()
+    assert "디코더" in (await load_lexicon(db)).expand("decoder"), "a full update mines at once"

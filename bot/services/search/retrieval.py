@@ -54,7 +54,8 @@ from bot.store.vectors import (
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
-RETRY_AFTER_S = 60.0  # how long a failed embedder is left out of searches before it is tried again
+RETRY_AFTER_S = 60.0
+LEXICON_REFRESH_S = 3600.0  # a partial update mines a changed vault again at most this often  # how long a failed embedder is left out of searches before it is tried again
 
 
 @dataclass
@@ -87,6 +88,8 @@ class Retriever:
     bm25_weight: float = BM25_WEIGHT
     last_error: str | None = None
     lexicon: Lexicon = field(default_factory=Lexicon)
+    clock: Callable[[], float] = time.monotonic
+    lexicon_checked: float | None = None  # when a partial update last looked at the lexicon (clock time)
 
     @property
     def embedder(self) -> Embedder | None:
@@ -132,11 +135,16 @@ class Retriever:
     ) -> int:
         """Embed papers whose text changed since they were last embedded; returns how many (per source, max).
 
-        Chunks whose text is unchanged keep their stored vectors; only new chunk texts are embedded. A full
-        update (no ``paper_ids``) also mines the query-expansion lexicon again if the vault changed. An
-        embedder failure stops that source's backfill with what it stored and sets :attr:`last_error`.
+        Chunks whose text is unchanged keep their stored vectors; only new chunk texts are embedded. The
+        query-expansion lexicon is mined again when the vault changed: on every full update (no
+        ``paper_ids``), and on a partial one (an import, an edit) at most every ``LEXICON_REFRESH_S``, so
+        a running bot's lexicon follows its notes without re-mining after each edit. An embedder failure
+        stops that source's backfill with what it stored and sets :attr:`last_error`.
         """
-        if paper_ids is None or await stored_fingerprint(self.db) is None:  # partial: only if never mined
+        now = self.clock()
+        due = self.lexicon_checked is None or now - self.lexicon_checked >= LEXICON_REFRESH_S
+        if paper_ids is None or due or await stored_fingerprint(self.db) is None:
+            self.lexicon_checked = now
             fresh = await refresh_lexicon(self.db)
             if fresh is not None:
                 self.lexicon = fresh

@@ -19,7 +19,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.domain.textfold import HANGUL_CHARS, sentence_spans, split_sentences
+from bot.domain.textfold import HANGUL_CHARS, sentence_spans
 from bot.store.fts import stem, stem_words
 
 SNIPPET_CHARS = 180
@@ -119,13 +119,16 @@ def best_snippet(texts: list[str], terms: list[str], width: int = SNIPPET_CHARS)
     matchers = _matchers(frozenset(wanted))
     best: tuple[int, str, dict[str, str]] | None = None  # hits, sentence, its matched words' stems
     for text in texts:
-        if best is None and (first := next(iter(split_sentences(text)), None)) is not None:
-            best = (0, first, {})
         found = matchers.find(text)
+        if not found and best is not None:
+            continue
+        spans = sentence_spans(text, strip=False)
+        if best is None:  # the first sentence of all, shown when nothing matches
+            first = next((piece for a, b in spans if (piece := text[a:b].strip())), None)
+            best = (0, first, {}) if first is not None else None
         if not found:
             continue
         stems = stem_words(w for _, w in found)
-        spans = sentence_spans(text, strip=False)
         starts = [start for start, _ in spans]
         by_sentence: dict[int, dict[str, str]] = {}
         for at, word in found:
