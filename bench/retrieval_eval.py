@@ -20,6 +20,8 @@ by text unless ``--show-heldout-misses`` asks. Every configuration is scored in 
 Measured (USE, default config, 106 questions): tune R@5 0.877 -> 0.930 (7 -> 4 misses; BM25 9), and
 the lexicon is mined in about 1.1 s; see the report of issue 14 for held-out figures and how often
 held-out was evaluated. ``--tune`` searches the dense weights on the tune split only.
+Ideas measured after it that did not beat the default on the tune split (pseudo-relevance feedback,
+IBM Model 1, tag lists, clause vectors, candidate depth) are scored by bench/retrieval_variants.py.
 Also timed: lexicon mining, the embedding backfill, and retrieval + prompt building (p50/p95) with
 embeddings loaded. Targets (issue 14) are printed with PASS/MISS at the end when held-out questions are
 scored. ``--db`` keeps the database (and its vectors) between runs.
