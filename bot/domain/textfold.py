@@ -20,6 +20,8 @@ _HANGUL_SPLIT = re.compile(f"([{_HANGUL}]+)")
 SENTENCE_BREAK = re.compile(r"(?<=[.!?。])\s+|\n+")
 # The same breaks found without a look-behind at every character (4x faster on the vault's notes).
 _BREAK = re.compile(r"[.!?。]\s+|\n+")
+# The same breaks kept by re.split (as odd items), for finding sentences by offset without a Python loop.
+SENTENCE_SPLIT = re.compile(r"([.!?。]\s+|\n+)")
 
 
 def sentence_spans(text: str, *, strip: bool = True) -> list[tuple[int, int]]:

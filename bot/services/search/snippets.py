@@ -18,8 +18,9 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 
-from bot.domain.textfold import HANGUL_CHARS, sentence_spans
+from bot.domain.textfold import HANGUL_CHARS, SENTENCE_SPLIT
 from bot.store.fts import stem, stem_words
 
 SNIPPET_CHARS = 180
@@ -110,6 +111,24 @@ def _matchers(stems: frozenset[str]) -> _Matchers:
     )
 
 
+class _Sentences:
+    """The sentences of a text by offset (as :func:`~bot.domain.textfold.split_sentences` cuts them,
+    blank ones included here), found by one ``re.split`` and a running sum of lengths."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pieces = SENTENCE_SPLIT.split(text)  # sentence, break, sentence, ..., sentence
+        self.edges = list(accumulate(map(len, self.pieces)))
+        self.starts = [0, *self.edges[1::2]]
+
+    def __getitem__(self, k: int) -> str:
+        """Sentence ``k``, stripped ("" when blank); a full stop stays with its sentence."""
+        end = self.edges[2 * k]
+        if 2 * k + 1 < len(self.pieces) and self.pieces[2 * k + 1][0] != "\n":
+            end += 1
+        return self.text[self.starts[k] : end].strip()
+
+
 def best_snippet(texts: list[str], terms: list[str], width: int = SNIPPET_CHARS) -> str:
     """The sentence with most query terms (curator's words preferred on ties), matches in bold.
 
@@ -122,21 +141,20 @@ def best_snippet(texts: list[str], terms: list[str], width: int = SNIPPET_CHARS)
         found = matchers.find(text)
         if not found and best is not None:
             continue
-        spans = sentence_spans(text, strip=False)
+        sentences = _Sentences(text)
         if best is None:  # the first sentence of all, shown when nothing matches
-            first = next((piece for a, b in spans if (piece := text[a:b].strip())), None)
+            first = next((piece for k in range(len(sentences.starts)) if (piece := sentences[k])), None)
             best = (0, first, {}) if first is not None else None
         if not found:
             continue
         stems = stem_words(w for _, w in found)
-        starts = [start for start, _ in spans]
         by_sentence: dict[int, dict[str, str]] = {}
         for at, word in found:
-            by_sentence.setdefault(bisect_right(starts, at) - 1, {})[word] = stems[word]
+            by_sentence.setdefault(bisect_right(sentences.starts, at) - 1, {})[word] = stems[word]
         for n in sorted(by_sentence):
             hits = len(wanted.intersection(by_sentence[n].values()))
             if best is None or hits > best[0]:
-                best = (hits, text[spans[n][0] : spans[n][1]].strip(), by_sentence[n])
+                best = (hits, sentences[n], by_sentence[n])
     if best is None:
         return ""
     matched = sorted(w for w, t in best[2].items() if t in wanted and w.isascii() and w not in terms)
@@ -179,8 +197,8 @@ def highlight(text: str, terms: list[str]) -> str:
             word = plain[at:end].casefold()
             if word.startswith(rule.latin) or stem_words([word])[word] in rule.stems:
                 spans.append((at, end))
-    if rule.hangul:
-        spans += [m.span() for m in _HANGUL_WORD.finditer(plain) if any(f in m.group() for f in rule.hangul)]
+    if rule.hangul is not None:
+        spans += [m.span() for m in _HANGUL_WORD.finditer(plain) if rule.hangul.search(m.group())]
     if not spans:
         return plain
     out, last = [], 0
@@ -195,7 +213,7 @@ class _BoldRule:
     probes: re.Pattern[str] | None  # any case
     latin: tuple[str, ...]
     stems: frozenset[str]
-    hangul: tuple[str, ...]
+    hangul: re.Pattern[str] | None  # any of the query's Hangul word forms
 
 
 @lru_cache(maxsize=512)
@@ -204,7 +222,7 @@ def _bold_rule(terms: tuple[str, ...]) -> _BoldRule:
     stems = frozenset(stem(t) for t in latin)
     probes = _literal(sorted(set(_probes(stems)) | set(latin), key=len, reverse=True), re.IGNORECASE)
     hangul = _hangul_words([t for t in terms if _HANGUL_WORD.fullmatch(t)])
-    return _BoldRule(probes, latin, stems, tuple(sorted(hangul, key=len, reverse=True)))
+    return _BoldRule(probes, latin, stems, _literal(sorted(hangul, key=len, reverse=True)))
 
 
 def _hangul_words(bigrams: list[str]) -> set[str]:
