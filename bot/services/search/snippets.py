@@ -113,20 +113,29 @@ def _matchers(stems: frozenset[str]) -> _Matchers:
 
 class _Sentences:
     """The sentences of a text by offset (as :func:`~bot.domain.textfold.split_sentences` cuts them,
-    blank ones included here), found by one ``re.split`` and a running sum of lengths."""
+    blank ones included here)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.pieces = SENTENCE_SPLIT.split(text)  # sentence, break, sentence, ..., sentence
-        self.edges = list(accumulate(map(len, self.pieces)))
-        self.starts = [0, *self.edges[1::2]]
+        self.starts, self.ends = _sentence_bounds(text)
 
     def __getitem__(self, k: int) -> str:
         """Sentence ``k``, stripped ("" when blank); a full stop stays with its sentence."""
-        end = self.edges[2 * k]
-        if 2 * k + 1 < len(self.pieces) and self.pieces[2 * k + 1][0] != "\n":
-            end += 1
-        return self.text[self.starts[k] : end].strip()
+        return self.text[self.starts[k] : self.ends[k]].strip()
+
+
+@lru_cache(maxsize=1024)
+def _sentence_bounds(text: str) -> tuple[list[int], list[int]]:
+    """Where each sentence of ``text`` starts and ends, from one ``re.split`` and a running sum.
+
+    Cached by text: the same notes and abstracts come back search after search (a query-independent
+    index of sorts, about 1 KB per text), and splitting a long abstract costs more than matching it.
+    """
+    pieces = SENTENCE_SPLIT.split(text)  # sentence, break, sentence, ..., sentence
+    edges = list(accumulate(map(len, pieces)))
+    starts = [0, *edges[1::2]]
+    ends = [edge + (brk[0] != "\n") for edge, brk in zip(edges[0::2], pieces[1::2], strict=False)]
+    return starts, [*ends, len(text)]
 
 
 def best_snippet(texts: list[str], terms: list[str], width: int = SNIPPET_CHARS) -> str:
