@@ -248,8 +248,8 @@ class Retriever:
     ) -> Ranked:
         """(paper id, fused score) best first.
 
-        BM25 (with the lexicon's expansions) and each source's field lists are min-max normalised over their own top ``candidates`` and
-        summed with their weights (:mod:`bot.services.search.fusion`).
+        BM25 (with the lexicon's expansions) and each source's field lists are min-max normalised over
+        their own top ``candidates`` and summed with their weights (:mod:`bot.services.search.fusion`).
         """
         lexical = await self.lexical_lists(query, tag=tag, since=since, until=until)
         dense = await self.dense_lists(query, tag=tag, since=since, until=until)
