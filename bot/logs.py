@@ -31,6 +31,7 @@ def setup_logging(*, verbose: bool = False, json_lines: bool = False) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # -v is paperbot's own debug detail; libraries (aiosqlite logs every statement at debug) stay at info.
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
     logging.getLogger("bot").setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.getLogger("discord").setLevel(logging.INFO if verbose else logging.WARNING)

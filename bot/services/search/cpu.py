@@ -50,7 +50,7 @@ def limit_blas_threads(threads: int) -> int | None:
             continue
         setter(ctypes.c_int(threads))
         now = int(getter()) if getter is not None else threads
-        log.debug("numpy's OpenBLAS (%s) limited to %d threads", path, now)
+        log.debug("numpy's OpenBLAS (%s) limited to %d thread%s", path, now, "" if now == 1 else "s")
         return now
     log.debug("no OpenBLAS found among the loaded libraries; BLAS threads left as they are")
     return None
