@@ -18,9 +18,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate
 
-from bot.domain.textfold import HANGUL_CHARS, SENTENCE_SPLIT
+from bot.domain.textfold import HANGUL_CHARS, sentence_bounds
 from bot.store.fts import stem, stem_words
 
 SNIPPET_CHARS = 180
@@ -117,25 +116,11 @@ class _Sentences:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts, self.ends = _sentence_bounds(text)
+        self.starts, self.ends = sentence_bounds(text)
 
     def __getitem__(self, k: int) -> str:
         """Sentence ``k``, stripped ("" when blank); a full stop stays with its sentence."""
         return self.text[self.starts[k] : self.ends[k]].strip()
-
-
-@lru_cache(maxsize=1024)
-def _sentence_bounds(text: str) -> tuple[list[int], list[int]]:
-    """Where each sentence of ``text`` starts and ends, from one ``re.split`` and a running sum.
-
-    Cached by text: the same notes and abstracts come back search after search (a query-independent
-    index of sorts, about 1 KB per text), and splitting a long abstract costs more than matching it.
-    """
-    pieces = SENTENCE_SPLIT.split(text)  # sentence, break, sentence, ..., sentence
-    edges = list(accumulate(map(len, pieces)))
-    starts = [0, *edges[1::2]]
-    ends = [edge + (brk[0] != "\n") for edge, brk in zip(edges[0::2], pieces[1::2], strict=False)]
-    return starts, [*ends, len(text)]
 
 
 def best_snippet(texts: list[str], terms: list[str], width: int = SNIPPET_CHARS) -> str:
