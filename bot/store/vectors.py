@@ -182,6 +182,14 @@ def paper_text_hash(title: str, abstract: str, commentary: Sequence[tuple[str, s
     return digest.hexdigest()
 
 
+def scoped_hash(content_hash: str, fields: Sequence[str], every: Sequence[str]) -> str:
+    """The hash stored for a model that embeds only some ``fields`` of each paper (all of ``every``:
+    the text hash alone), so switching the fields (``PAPERBOT_E5=titles`` to ``all``) re-embeds."""
+    if set(fields) >= set(every):
+        return content_hash
+    return f"{content_hash}:{'+'.join(sorted(set(fields)))}"
+
+
 async def stored_dim(db: Database, model: str) -> int | None:
     """The width of ``model``'s stored vectors (from the BLOB length), or None when none are stored."""
     width = await db.fetchval("SELECT length(vector) / 4 FROM chunks WHERE model = ? LIMIT 1", (model,))

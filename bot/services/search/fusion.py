@@ -26,6 +26,16 @@ EXPANDED_WEIGHT = 0.3
 E5_TITLE_WEIGHT = 0.4
 
 
+def e5_weights(mode: str) -> dict[str, float]:
+    """Field weights of the e5 lists for ``PAPERBOT_E5`` (``titles`` or ``all``; ``off`` has none)."""
+    if mode == "off":
+        return {}
+    weights = {"title": E5_TITLE_WEIGHT}
+    if mode == "all":
+        weights |= {"abstract": E5_TITLE_WEIGHT / 2, "commentary": E5_TITLE_WEIGHT / 2}
+    return weights
+
+
 def minmax(ranked: Ranked) -> Ranked:
     """Scores rescaled to 0..1 over this list (all 1.0 when they are equal)."""
     if not ranked:
