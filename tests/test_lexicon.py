@@ -129,7 +129,7 @@ async def test_migration_8_applies_to_an_older_database(tmp_path: Path) -> None:
     conn.close()
     db = await Database.open(path)
     try:
-        assert await db.schema_version() == len(MIGRATIONS) == 8
+        assert await db.schema_version() == len(MIGRATIONS) >= 8
         assert await load_lexicon(db) == Lexicon()
         assert await db.integrity_check() == "ok"
     finally:

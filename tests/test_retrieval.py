@@ -4,6 +4,7 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bot.services.ingest.edits import add_commentary
 from bot.services.ingest.pipeline import ingest_paths
@@ -152,3 +153,37 @@ async def test_changing_the_fields_a_source_embeds_updates_its_chunks(db: Databa
     assert (done, fields) == (2, ["abstract", "commentary", "title"]) and calls >= 1
     assert await second_fields("all") == (0, ["abstract", "commentary", "title"], 0), "nothing changed"
     assert await second_fields("titles") == (2, ["title"], 0), "dropping fields re-stores, embeds nothing"
+
+
+async def test_a_database_embedded_before_scoped_hashes_embeds_only_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 9: a title-only second model from before it gets its other fields once PAPERBOT_E5=all;
+    the main model's vectors stay valid and nothing of it is embedded again."""
+    from bot.services.search.fusion import e5_weights
+    from bot.store.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    monkeypatch.setattr("bot.store.db.MIGRATIONS", MIGRATIONS[:8])
+    async with await Database.open(path) as old:
+        await _seed(old, tmp_path)
+        retriever = await Retriever.build(old, HashEmbedder(), extra=[(TitleHasher(), e5_weights("titles"))])
+        assert await retriever.update() == 2
+        # The hashes as schema 8 stored them: the text's alone.
+        await old.execute(
+            "UPDATE embedded SET content_hash = substr(content_hash, 1, instr(content_hash, ':') - 1)"
+        )
+    monkeypatch.undo()
+
+    async with await Database.open(path) as db:
+        assert await db.schema_version() == len(MIGRATIONS)
+        main = HashEmbedder()
+        assert await (await Retriever.build(db, main)).update() == 0, "the main model has every field"
+        second = TitleHasher()
+        retriever = await Retriever.build(db, main, extra=[(second, e5_weights("all"))])
+        assert await retriever.update() == 2
+        assert main.calls == 0 and second.calls >= 1
+        fields = await db.fetchall(
+            "SELECT DISTINCT field FROM chunks WHERE model = 'titles-32' ORDER BY field"
+        )
+        assert [r["field"] for r in fields] == ["abstract", "commentary", "title"]

@@ -261,6 +261,19 @@ CREATE TABLE lexicon_state (
 );
 """
 
+# 9: the stored embedding hash also names the fields a model embeds (bot/store/vectors.scoped_hash).
+# Before, a model switched from titles to every field (PAPERBOT_E5) kept its title-only chunks. A model
+# whose stored chunks are all titles embedded titles only; any other embedded every field.
+_SCOPED_HASH = """
+CREATE TEMP TABLE model_scope AS
+    SELECT model, CASE WHEN max(field <> 'title') THEN 'abstract+commentary+title' ELSE 'title' END AS scope
+    FROM chunks GROUP BY model;
+UPDATE embedded SET content_hash = content_hash || ':' || coalesce(
+    (SELECT scope FROM model_scope WHERE model_scope.model = embedded.model), 'abstract+commentary+title'
+);
+DROP TABLE model_scope;
+"""
+
 MIGRATIONS: list[str] = [
     CORE,
     COMMUNITY,
@@ -270,4 +283,5 @@ MIGRATIONS: list[str] = [
     _STEMMING_AND_FIELDS,
     _DISCOVERY,
     _LEXICON,
+    _SCOPED_HASH,
 ]

@@ -182,11 +182,9 @@ def paper_text_hash(title: str, abstract: str, commentary: Sequence[tuple[str, s
     return digest.hexdigest()
 
 
-def scoped_hash(content_hash: str, fields: Sequence[str], every: Sequence[str]) -> str:
-    """The hash stored for a model that embeds only some ``fields`` of each paper (all of ``every``:
-    the text hash alone), so switching the fields (``PAPERBOT_E5=titles`` to ``all``) re-embeds."""
-    if set(fields) >= set(every):
-        return content_hash
+def scoped_hash(content_hash: str, fields: Sequence[str]) -> str:
+    """The hash stored for a model: the text hash and the fields it embeds of each paper, so a change
+    of either (a note edited, ``PAPERBOT_E5=titles`` switched to ``all``) embeds the paper again."""
     return f"{content_hash}:{'+'.join(sorted(set(fields)))}"
 
 

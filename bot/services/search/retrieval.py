@@ -28,7 +28,7 @@ from bot.domain.models import SearchHit
 from bot.domain.tags import tag_key
 from bot.domain.textfold import query_terms
 from bot.services.answers.types import Passage
-from bot.services.search.chunking import FIELDS, chunk_fields
+from bot.services.search.chunking import chunk_fields
 from bot.services.search.embedders import Embedder, EmbedderError
 from bot.services.search.fulltext import best_snippet, search, search_ranked
 from bot.services.search.fusion import (
@@ -169,7 +169,7 @@ class Retriever:
         rows = await paper_texts(self.db, model, paper_ids=paper_ids)
         if not source.labelled:
             await self._label(source, rows)
-        rows = [(row[0], scoped_hash(row[1], source.fields, FIELDS), *row[2:]) for row in rows]
+        rows = [(row[0], scoped_hash(row[1], source.fields), *row[2:]) for row in rows]
         stale = [row for row in rows if row[1] != row[6]]
         done = 0
         for start in range(0, len(stale), batch_papers):
