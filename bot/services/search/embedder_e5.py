@@ -12,8 +12,8 @@ questions, 2 shared cores):
   41 -> 97 ms;
 * e5 on every chunk as well (``PAPERBOT_E5=all``, title 0.4, abstract and commentary 0.2 each): tune
   0.930 -> 0.912, held-out 0.939 -> 0.939, whole set 0.934 -> 0.925, for a 732 s backfill of 21k
-  chunks on 2 threads (29 chunks/s); the tune misses stay out of reach (their best rank in any list
-  is 5-30, or beyond 50);
+  chunks on 2 threads (29 chunks/s); the best weights on the tune split (``--tune``) give 0.930 again,
+  4 misses as without e5: those papers rank 20-30 at best in any single list, or beyond 50;
 * indexing: about 25 titles/s on one thread when the machine is quiet (3.8k titles: ~2.5 min, against
   a 60 s budget for the whole default ingest) and 8 titles/s under load (490 s);
 * +~35 ms per query on one thread, +70 MB resident; the wheel is 91 MB.
